@@ -1,0 +1,1 @@
+"""The grading pipeline, its sandbox, diagnosis, reports and LMS exports."""

@@ -1,0 +1,252 @@
+"""A grading case as a straight-line program of calls.
+
+The same program runs three ways: in the sandboxed child with the student's functions, in the
+trusted parent with the reference functions (float64), and in the parent with each known wrong
+variant (diagnosis). It is plain data (JSON-serialisable), so it crosses the process boundary
+without pickle; the inputs cross as plain arrays.
+
+    Program(calls=(
+        Call("adam_step", args=(Ref("theta0"), Ref("g1"), Ref("m0"), Ref("v0"), 1),
+             kwargs=(("lr", 0.1),), outputs=("theta1", "m1", "v1")),
+        Call("adam_step", args=(Ref("theta1"), Ref("g2"), Ref("m1"), Ref("v1"), 2),
+             kwargs=(("lr", 0.1),), outputs=("theta2", "m2", "v2")),
+    ))
+
+Arguments are `Ref` (a named input or earlier output tensor), `RefDict` (a dict of named tensors,
+for the 4.5 functions) or plain scalars / tuples of strings. A call's result is bound to its
+`outputs`: one name for a single result, one per element for a tuple. A dict result bound to
+name `p` is visible as `p/<key>` and can be passed on whole with RefDict.prefix("p", keys).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import Tensor
+
+Scalar = float | int | bool | str | None
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A tensor: a named input of the case or an earlier call's output."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class RefDict:
+    """A dict of tensors {key: Ref(name)}, passed as one argument."""
+
+    items: tuple[tuple[str, str], ...]
+
+    @staticmethod
+    def prefix(prefix: str, keys: tuple[str, ...]) -> RefDict:
+        return RefDict(tuple((k, f"{prefix}/{k}") for k in keys))
+
+
+Arg = Ref | RefDict | Scalar | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    args: tuple[Arg, ...] = ()
+    kwargs: tuple[tuple[str, Arg], ...] = ()
+    outputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Program:
+    calls: tuple[Call, ...]
+
+    # ---- plain-data form (crosses the sandbox boundary as JSON) ----
+    def to_json(self) -> str:
+        return json.dumps([_call_to_obj(c) for c in self.calls], allow_nan=False)
+
+    @staticmethod
+    def from_json(text: str) -> Program:
+        data = json.loads(text)
+        if not isinstance(data, list):
+            raise ValueError("program: expected a list of calls")
+        return Program(tuple(_call_from_obj(c) for c in data))
+
+
+def _arg_to_obj(a: Arg) -> Any:
+    if isinstance(a, Ref):
+        return {"ref": a.name}
+    if isinstance(a, RefDict):
+        return {"dict": [list(kv) for kv in a.items]}
+    if isinstance(a, tuple):
+        return {"tuple": list(a)}
+    if isinstance(a, float) and not math.isfinite(a):
+        raise ValueError(f"program: non-finite scalar argument {a!r}")
+    return a
+
+
+def _arg_from_obj(o: Any) -> Arg:
+    if isinstance(o, dict):
+        if set(o) == {"ref"} and isinstance(o["ref"], str):
+            return Ref(o["ref"])
+        if set(o) == {"dict"}:
+            return RefDict(tuple((str(k), str(v)) for k, v in o["dict"]))
+        if set(o) == {"tuple"}:
+            return tuple(str(x) for x in o["tuple"])
+        raise ValueError(f"program: bad argument {o!r}")
+    if o is None or isinstance(o, bool | int | float | str):
+        return o
+    raise ValueError(f"program: bad argument {o!r}")
+
+
+def _call_to_obj(c: Call) -> dict[str, Any]:
+    return {
+        "function": c.function,
+        "args": [_arg_to_obj(a) for a in c.args],
+        "kwargs": [[k, _arg_to_obj(v)] for k, v in c.kwargs],
+        "outputs": list(c.outputs),
+    }
+
+
+def _call_from_obj(o: Any) -> Call:
+    if not isinstance(o, dict) or set(o) != {"function", "args", "kwargs", "outputs"}:
+        raise ValueError(f"program: bad call {o!r}")
+    return Call(
+        function=str(o["function"]),
+        args=tuple(_arg_from_obj(a) for a in o["args"]),
+        kwargs=tuple((str(k), _arg_from_obj(v)) for k, v in o["kwargs"]),
+        outputs=tuple(str(n) for n in o["outputs"]),
+    )
+
+
+# ---- execution ----
+
+
+@dataclass
+class CallOutcome:
+    """What one call produced. `values` maps output names to tensors or Python floats.
+
+    `mutated` names input tensors changed in place; `aliased` names outputs sharing storage with
+    an argument; `error` is "Type: message" when the call raised or returned the wrong structure.
+    """
+
+    function: str
+    values: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    mutated: list[str] = field(default_factory=list)
+    aliased: list[str] = field(default_factory=list)
+    skipped: bool = False
+
+
+def _resolve(a: Arg, env: Mapping[str, Any]) -> Any:
+    if isinstance(a, Ref):
+        return env[a.name]
+    if isinstance(a, RefDict):
+        return {k: env[v] for k, v in a.items}
+    return a
+
+
+def _refs(a: Arg) -> list[str]:
+    if isinstance(a, Ref):
+        return [a.name]
+    if isinstance(a, RefDict):
+        return [v for _, v in a.items]
+    return []
+
+
+def _bind(call: Call, result: Any) -> dict[str, Any]:
+    """Bind a call's result to its output names, checking the structure."""
+    names = call.outputs
+    if len(names) == 1:
+        items = [result]
+    else:
+        if not isinstance(result, tuple | list) or len(result) != len(names):
+            got = f"a {type(result).__name__}"
+            if isinstance(result, tuple | list):
+                got += f" of length {len(result)}"
+            raise TypeError(f"expected a tuple of {len(names)} results, got {got}")
+        items = list(result)
+    bound: dict[str, Any] = {}
+    for name, value in zip(names, items, strict=True):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                bound[f"{name}/{k}"] = v
+            bound[name] = dict(value)
+        else:
+            bound[name] = value
+    return bound
+
+
+def _storage_ptrs(x: Any) -> set[int]:
+    if isinstance(x, Tensor) and x.device.type != "meta":
+        try:
+            return {x.untyped_storage().data_ptr()}
+        except Exception:  # noqa: BLE001 - exotic tensor subclasses
+            return set()
+    if isinstance(x, dict):
+        return set().union(*(_storage_ptrs(v) for v in x.values())) if x else set()
+    return set()
+
+
+def _same_values(a: Tensor, b: Tensor) -> bool:
+    """Equal shape and values, NaN equal to NaN (a NaN input is not a mutation)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool(((a == b) | (a.isnan() & b.isnan())).all())
+
+
+def execute(
+    program: Program,
+    inputs: Mapping[str, Tensor],
+    functions: Mapping[str, Callable[..., Any]],
+    *,
+    check_purity: bool = True,
+) -> list[CallOutcome]:
+    """Run every call in order; a failed call's outputs are missing and later calls using them
+    are skipped. Never raises for a failing function: the failure is recorded in its outcome."""
+    env: dict[str, Any] = dict(inputs)
+    outcomes: list[CallOutcome] = []
+    for call in program.calls:
+        out = CallOutcome(call.function)
+        outcomes.append(out)
+        needed = [r for a in (*call.args, *(v for _, v in call.kwargs)) for r in _refs(a)]
+        if any(r not in env for r in needed) or call.function not in functions:
+            out.skipped = call.function in functions
+            if call.function not in functions:
+                out.error = f"NameError: {call.function} is not defined"
+            continue
+        args = [_resolve(a, env) for a in call.args]
+        kwargs = {k: _resolve(v, env) for k, v in call.kwargs}
+        tensors_in = {r: env[r] for r in needed if isinstance(env[r], Tensor)}
+        before = (
+            {r: t.detach().clone() for r, t in tensors_in.items() if t.device.type != "meta"}
+            if check_purity
+            else {}
+        )
+        try:
+            result = functions[call.function](*args, **kwargs)
+            bound = _bind(call, result)
+        except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            out.error = f"{type(exc).__name__}: {str(exc)[:500]}"
+            continue
+        if check_purity:
+            for r, copy in before.items():
+                t = tensors_in[r]
+                if not _same_values(t.detach(), copy):
+                    out.mutated.append(r)
+            in_ptrs = (
+                set().union(*(_storage_ptrs(t) for t in tensors_in.values()))
+                if tensors_in
+                else set()
+            )
+            for name in call.outputs:
+                if _storage_ptrs(bound.get(name)) & in_ptrs:
+                    out.aliased.append(name)
+        out.values = {k: v for k, v in bound.items() if not isinstance(v, dict)}
+        env.update(bound)
+    return outcomes
