@@ -45,6 +45,8 @@ def _register() -> None:
         main.add_command(getattr(import_module(module), attr))
 
 
-_COMMANDS: list[tuple[str, str]] = []
+_COMMANDS: list[tuple[str, str]] = [
+    ("autograder.export.cli", "export"),
+]
 
 _register()

@@ -1,0 +1,126 @@
+"""`alr export TARGET ...`: a thin click layer over the export functions of this package."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from autograder.export.canvas import export_canvas
+from autograder.export.files import read_student_map
+from autograder.export.gradesheet import ExportReport, GradeSheet, grade_sheet
+from autograder.export.lti import post_scores, render_scores, write_scores
+from autograder.export.moodle import export_moodle
+from autograder.export.nbgrader_db import export_nbgrader
+from autograder.export.quiz_scores import load_quiz_totals
+from autograder.export.results import load_results
+from course.errors import ExportError
+from solutions.contract import MODULE_IDS
+
+_RESULTS = click.argument(
+    "results", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
+
+
+@click.group()
+def export() -> None:
+    """Export grades and quizzes to Gradescope, Canvas, Moodle, LTI, nbgrader, QTI, Moodle XML."""
+
+
+def _sheet(results: tuple[Path, ...]) -> GradeSheet:
+    return grade_sheet(load_results(results), load_quiz_totals(results))
+
+
+def _echo_report(report: ExportReport, what: str) -> None:
+    click.echo(f"wrote {report.path}: {len(report.students)} student(s)")
+    if report.unmatched:
+        click.echo(f"NOT written, no {what}: {', '.join(report.unmatched)}", err=True)
+    if report.missing:
+        click.echo(f"in the roster without results: {'; '.join(report.missing)}", err=True)
+
+
+@export.command("canvas")
+@_RESULTS
+@click.option(
+    "--roster",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Canvas gradebook export (CSV) listing the students.",
+)
+@click.option(
+    "--out", default=Path("canvas-grades.csv"), type=click.Path(path_type=Path), show_default=True
+)
+def canvas(results: tuple[Path, ...], roster: Path, out: Path) -> None:
+    """Canvas gradebook import CSV from RESULTS (result files or folders)."""
+    _echo_report(export_canvas(sheet=_sheet(results), roster=roster, out=out), "roster row")
+
+
+@export.command("moodle")
+@_RESULTS
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, path_type=Path),
+    help="CSV with columns student,email (default: student ids are emails).",
+)
+@click.option(
+    "--out", default=Path("moodle-grades.csv"), type=click.Path(path_type=Path), show_default=True
+)
+def moodle(results: tuple[Path, ...], roster: Path | None, out: Path) -> None:
+    """Moodle grade import CSV (map 'email' to the user's email address when importing)."""
+    _echo_report(export_moodle(sheet=_sheet(results), out=out, roster=roster), "email address")
+
+
+@export.command("lti")
+@_RESULTS
+@click.option("--module", type=click.Choice(MODULE_IDS), help="Score one module only.")
+@click.option(
+    "--users",
+    type=click.Path(exists=True, path_type=Path),
+    help="CSV with columns student,lti_user_id (default: the student id).",
+)
+@click.option(
+    "--out", default=Path("lti-scores"), type=click.Path(path_type=Path), show_default=True
+)
+@click.option("--lineitem", help="Also POST each score to this AGS line item URL.")
+@click.option("--token", envvar="ALR_LTI_TOKEN", help="Bearer token (or set ALR_LTI_TOKEN).")
+@click.option(
+    "--timestamp",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S"]),
+    help="UTC time of the scores (default: now).",
+)
+def lti(
+    results: tuple[Path, ...],
+    module: str | None,
+    users: Path | None,
+    out: Path,
+    lineitem: str | None,
+    token: str | None,
+    timestamp: datetime | None,
+) -> None:
+    """LTI 1.3 AGS score JSON per student, written to OUT and optionally posted."""
+    moment = timestamp.replace(tzinfo=UTC) if timestamp else datetime.now(UTC)
+    user_ids = read_student_map(users, "lti_user_id") if users else None
+    scores = render_scores(
+        load_results(results), timestamp=moment, module=module, user_ids=user_ids
+    )
+    paths = write_scores(scores, out)
+    click.echo(f"wrote {len(paths)} score file(s) to {out}")
+    if lineitem:
+        posted = post_scores(scores, lineitem=lineitem, token=token or "")
+        click.echo(f"posted {posted} score(s) to {lineitem}")
+    elif token:
+        raise ExportError("--token given without --lineitem: say where to post the scores")
+
+
+@export.command("nbgrader")
+@_RESULTS
+@click.option("--db", required=True, help="Gradebook URL (sqlite:///gradebook.db) or path.")
+@click.option(
+    "--course", "course_id", default="default_course", show_default=True, help="nbgrader course id."
+)
+def nbgrader(results: tuple[Path, ...], db: str, course_id: str) -> None:
+    """Write grades into an nbgrader gradebook (then use nbgrader export / formgrader)."""
+    written = export_nbgrader(results=load_results(results), db=db, course_id=course_id)
+    students = len({s.student for s in written})
+    click.echo(f"wrote {len(written)} cell score(s) of {students} student(s) to {db}")
