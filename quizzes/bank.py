@@ -297,6 +297,10 @@ def _module_quiz(r: _Reader, data: Any, expected_module: str | None) -> ModuleQu
         )
         bank_raw = []
     bank = [_question(r, node, f"bank[{i}]", module, None) for i, node in enumerate(bank_raw)]
+    kinds = {q.kind for q in bank if q}
+    if bank_raw and set(QuestionKind) - kinds:
+        missing = sorted(k.value for k in set(QuestionKind) - kinds)
+        r.error("bank", f"needs at least one question of every kind; missing {missing}")
     ids = [q.id for q in bank if q]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         r.error("bank", f"duplicate question id {dup!r}; ids must be unique and stable")
