@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from autograder.export.canvas import export_canvas
-from autograder.export.files import read_student_map
-from autograder.export.gradesheet import ExportReport, GradeSheet, grade_sheet
-from autograder.export.lti import post_scores, render_scores, write_scores
-from autograder.export.moodle import export_moodle
-from autograder.export.nbgrader_db import export_nbgrader
-from autograder.export.quiz_scores import load_quiz_totals
-from autograder.export.results import load_results
 from course.errors import ExportError
-from solutions.contract import MODULE_IDS
+
+if TYPE_CHECKING:
+    from autograder.export.gradesheet import ExportReport, GradeSheet
 
 _RESULTS = click.argument(
     "results", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
@@ -29,6 +24,10 @@ def export() -> None:
 
 
 def _sheet(results: tuple[Path, ...]) -> GradeSheet:
+    from autograder.export.gradesheet import grade_sheet
+    from autograder.export.quiz_scores import load_quiz_totals
+    from autograder.export.results import load_results
+
     return grade_sheet(load_results(results), load_quiz_totals(results))
 
 
@@ -53,6 +52,8 @@ def _echo_report(report: ExportReport, what: str) -> None:
 )
 def canvas(results: tuple[Path, ...], roster: Path, out: Path) -> None:
     """Canvas gradebook import CSV from RESULTS (result files or folders)."""
+    from autograder.export.canvas import export_canvas
+
     _echo_report(export_canvas(sheet=_sheet(results), roster=roster, out=out), "roster row")
 
 
@@ -68,12 +69,14 @@ def canvas(results: tuple[Path, ...], roster: Path, out: Path) -> None:
 )
 def moodle(results: tuple[Path, ...], roster: Path | None, out: Path) -> None:
     """Moodle grade import CSV (map 'email' to the user's email address when importing)."""
+    from autograder.export.moodle import export_moodle
+
     _echo_report(export_moodle(sheet=_sheet(results), out=out, roster=roster), "email address")
 
 
 @export.command("lti")
 @_RESULTS
-@click.option("--module", type=click.Choice(MODULE_IDS), help="Score one module only.")
+@click.option("--module", help="Score one module only (e.g. 3.1).")
 @click.option(
     "--users",
     type=click.Path(exists=True, path_type=Path),
@@ -99,6 +102,10 @@ def lti(
     timestamp: datetime | None,
 ) -> None:
     """LTI 1.3 AGS score JSON per student, written to OUT and optionally posted."""
+    from autograder.export.files import read_student_map
+    from autograder.export.lti import post_scores, render_scores, write_scores
+    from autograder.export.results import load_results
+
     moment = timestamp.replace(tzinfo=UTC) if timestamp else datetime.now(UTC)
     user_ids = read_student_map(users, "lti_user_id") if users else None
     scores = render_scores(
@@ -121,6 +128,20 @@ def lti(
 )
 def nbgrader(results: tuple[Path, ...], db: str, course_id: str) -> None:
     """Write grades into an nbgrader gradebook (then use nbgrader export / formgrader)."""
+    from autograder.export.nbgrader_db import export_nbgrader
+    from autograder.export.results import load_results
+
     written = export_nbgrader(results=load_results(results), db=db, course_id=course_id)
     students = len({s.student for s in written})
     click.echo(f"wrote {len(written)} cell score(s) of {students} student(s) to {db}")
+
+
+@export.command("gradescope")
+@click.option(
+    "--out", default=Path("autograder.zip"), type=click.Path(path_type=Path), show_default=True
+)
+def gradescope(out: Path) -> None:
+    """Gradescope autograder zip (setup.sh, run_autograder and a wheel of this course)."""
+    from autograder.export.gradescope import export_gradescope
+
+    click.echo(f"wrote {export_gradescope(out=out)}; upload it as the assignment's autograder")

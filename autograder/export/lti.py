@@ -29,6 +29,7 @@ from autograder.export.files import atomic_write
 from autograder.export.gradesheet import module_feedback
 from autograder.export.results import ResultFile, module_grades
 from course.errors import ExportError
+from solutions.contract import MODULE_IDS
 
 SCORE_CONTENT_TYPE = "application/vnd.ims.lis.v1.score+json"
 
@@ -56,6 +57,8 @@ def render_scores(
     user_ids: Mapping[str, str] | None = None,
 ) -> tuple[Score, ...]:
     """One AGS score per student who has a grade (for `module`, when given)."""
+    if module is not None and module not in MODULE_IDS:
+        raise ExportError(f"module {module!r}: expected one of {', '.join(MODULE_IDS)}")
     scores = []
     for student, per_module in sorted(module_grades(results).items()):
         grades = [g for m, g in per_module.items() if module is None or m == module]

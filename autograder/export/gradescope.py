@@ -1,0 +1,111 @@
+"""The Gradescope autograder zip: `setup.sh` and `run_autograder` at its root, plus a wheel.
+
+Gradescope unpacks the zip into `/autograder/source`, runs `setup.sh` once when it builds the
+image, copies `run_autograder` to `/autograder/run_autograder` and runs it per submission with
+the student's files in `/autograder/submission`; it reads `/autograder/results/results.json`.
+
+`setup.sh` makes a virtual environment at `<root>/alr/venv` with CPU torch, the dependencies
+and this package (from the bundled wheel); `run_autograder` grades the submission with
+`alr grade` and copies the result file (already a valid results.json) into place.
+
+Environment variables honoured by both scripts:
+
+- `ALR_GRADESCOPE_ROOT` (default `/autograder`): the root to use instead of `/autograder`.
+- `ALR_GRADESCOPE_PYTHON`: an existing Python environment that already has torch and the
+  dependencies. `setup.sh` then makes the venv on top of it (its packages visible through a
+  `.pth` file) and installs only the wheel, offline: no apt, no pip downloads. For machines
+  without internet, and for testing the zip locally.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+from autograder.export.files import atomic_write
+from autograder.export.wheel import build_wheel, project_metadata
+
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+
+SETUP_SH = r"""#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image.
+set -euo pipefail
+ROOT="${ALR_GRADESCOPE_ROOT:-/autograder}"
+SRC="$ROOT/source"
+VENV="$ROOT/alr/venv"
+WHEEL="$(ls "$SRC"/*.whl)"
+mkdir -p "$ROOT/alr"
+rm -rf "$VENV"
+if [ -n "${ALR_GRADESCOPE_PYTHON:-}" ]; then
+    # Offline: reuse an environment that already has torch and the dependencies.
+    "$ALR_GRADESCOPE_PYTHON" -m venv --without-pip "$VENV"
+    SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    PATHS='import sysconfig; p = sysconfig.get_paths(); print(p["purelib"]); print(p["platlib"])'
+    "$ALR_GRADESCOPE_PYTHON" -c "$PATHS" > "$SITE/alr-base-environment.pth"
+    "$ALR_GRADESCOPE_PYTHON" -m pip install --quiet --no-deps --no-index --target "$SITE" "$WHEEL"
+else
+    # The Gradescope image (Ubuntu 22.04): Python 3.11 from the distribution, bubblewrap for the
+    # grader's namespace sandbox, CPU-only torch, then this package and its dependencies.
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends python3.11 python3.11-venv bubblewrap
+    python3.11 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --upgrade pip
+    "$VENV/bin/python" -m pip install "torch==@TORCH@" --index-url @TORCH_INDEX@
+    "$VENV/bin/python" -m pip install "$WHEEL"
+fi
+"$VENV/bin/python" -c 'import autograder.export.gradescope_run'
+echo "adaptive-lr-course autograder installed in $VENV"
+"""
+
+RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# Gradescope runs this per submission, from /autograder; it must write results/results.json.
+set -uo pipefail
+ROOT="${ALR_GRADESCOPE_ROOT:-/autograder}"
+cd "$ROOT"
+PY="$ROOT/alr/venv/bin/python"
+if [ ! -x "$PY" ]; then
+    mkdir -p "$ROOT/results"
+    MSG="The autograder is not installed (setup.sh failed); please tell your instructor."
+    printf '{"score": 0, "output": "%s", "tests": []}\n' "$MSG" > "$ROOT/results/results.json"
+    exit 1
+fi
+exec "$PY" -m autograder.export.gradescope_run --root "$ROOT"
+"""
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__.split("+")[0]
+
+
+def render_setup() -> str:
+    """setup.sh, pinned to the torch version the course was exported with (CPU build)."""
+    return SETUP_SH.replace("@TORCH@", _torch_version()).replace("@TORCH_INDEX@", TORCH_INDEX)
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
+    entry = zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0))
+    entry.external_attr = mode << 16
+    archive.writestr(entry, data, zipfile.ZIP_DEFLATED)
+
+
+def export_gradescope(*, out: Path) -> Path:
+    """Write the autograder zip to `out` (atomically) and return its path."""
+    meta = project_metadata()
+    readme = (
+        f"{meta.name} {meta.version} Gradescope autograder.\n"
+        "Upload this zip as the assignment's autograder (Ubuntu 22.04 base image).\n"
+        "Students submit their module notebook (.ipynb) or a .py file.\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = build_wheel(Path(tmp))
+        staged = Path(tmp) / "autograder.zip"
+        with zipfile.ZipFile(staged, "w") as archive:
+            _add(archive, "setup.sh", render_setup().encode(), 0o755)
+            _add(archive, "run_autograder", RUN_AUTOGRADER.encode(), 0o755)
+            _add(archive, "README.txt", readme.encode(), 0o644)
+            _add(archive, wheel.name, wheel.read_bytes(), 0o644)
+        return atomic_write(Path(out), staged.read_bytes())
