@@ -1,0 +1,112 @@
+"""Build the class report: read a results folder, aggregate, draw, write one HTML file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from autograder.class_report import page, plots
+from autograder.class_report.load import ReportError, StudentResult, read_results
+from autograder.class_report.quizstats import (
+    SkillChecks,
+    quiz_reasons,
+    read_skill_checks,
+    skill_checks_section,
+)
+from autograder.class_report.stats import attention, result_stats
+
+REPORT_NAME = "report.html"
+MISCONCEPTIONS_PER_FUNCTION = 3
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `build_report` wrote, and the numbers it shows at the top."""
+
+    path: Path
+    students: int
+    attention: int
+    misconceptions: int
+    quiz_questions: int
+
+
+def module_titles() -> dict[str, str]:
+    """Module id -> section title from the course files (empty if they cannot be loaded)."""
+    try:
+        from course.load import load_course
+
+        return {m.id: m.title for m in load_course().modules}
+    except Exception:  # the report stays useful without titles
+        return {}
+
+
+def _links(
+    students: Sequence[StudentResult], results_dir: Path, out: Path
+) -> dict[str, str | None]:
+    links: dict[str, str | None] = {}
+    for s in students:
+        target = results_dir / "feedback" / f"{s.path.stem}.html"
+        rel = os.path.relpath(target, out.parent) if target.is_file() else None
+        links[s.student] = quote(Path(rel).as_posix()) if rel else None
+    return links
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to path through a temp file in the same folder and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render(results_dir: Path, out_file: Path) -> tuple[str, Report]:
+    """The report's HTML for `results_dir`, with feedback links relative to `out_file`."""
+    students = read_results(results_dir)
+    stats = result_stats(students)
+    checks: SkillChecks = read_skill_checks(results_dir / "quizzes", results_dir / "queues")
+    flagged = attention(students, quiz_reasons(checks, [s.student for s in students]))
+    links = _links(students, results_dir, out_file)
+    body = "".join(
+        [
+            page.header(stats, len(flagged)),
+            page.modules_section(stats, plots.module_histograms(stats.modules), module_titles()),
+            page.functions_section(stats, plots.function_outcomes(stats.functions)),
+            page.misconceptions_section(
+                stats.misconceptions,
+                plots.misconception_bars(stats.misconceptions) if stats.misconceptions else "",
+                MISCONCEPTIONS_PER_FUNCTION,
+            ),
+            skill_checks_section(checks),
+            page.attention_section(flagged, links),
+            page.students_section(stats, links),
+            page.footer(stats),
+        ]
+    )
+    report = Report(
+        out_file, len(students), len(flagged), len(stats.misconceptions), len(checks.questions)
+    )
+    return page.page(body), report
+
+
+def build_report(*, results_dir: Path, out: Path | None = None) -> Report:
+    """Write `<out>/report.html` (out defaults to results_dir) for the results in results_dir."""
+    results_dir = Path(results_dir)
+    out_dir = Path(out) if out is not None else results_dir
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ReportError(f"{out_dir}: exists and is not a folder; pass a folder to --out")
+    out_file = out_dir / REPORT_NAME
+    text, report = render(results_dir, out_file)
+    write_atomic(out_file, text)
+    return report

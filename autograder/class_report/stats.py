@@ -1,0 +1,212 @@
+"""The class at a glance: per-module and per-function score distributions, misconceptions, and
+the students who need attention, computed from graded results.
+
+For a student s and a set of tests T (a module's or a function's tests in s's result file):
+
+    fraction(s, T) = sum_{t in T} score_t / sum_{t in T} max_score_t
+
+A module or function a student's result does not grade is "not graded" for that student and is
+left out of its distribution (never counted as zero). A misconception is counted once per
+student and function, however many of that function's tests named it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from autograder.class_report.load import StudentResult, TestOutcome
+from solutions.contract import FUNCTION_MODULE, MODULE_FUNCTIONS, MODULE_IDS
+
+#: Below this fraction of the points a student, or one of their modules, needs attention.
+ATTENTION_BELOW = 0.5
+#: Naming this many distinct misconceptions flags a student as well.
+ATTENTION_MISCONCEPTIONS = 2
+#: Longest example hint shown per misconception (characters).
+HINT_CHARS = 240
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """The per-student fractions of one module or function, over students it grades."""
+
+    key: str
+    module: str
+    fractions: tuple[float, ...]
+
+    @property
+    def graded(self) -> int:
+        return len(self.fractions)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.fractions) if self.fractions else 0.0
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.fractions) if self.fractions else 0.0
+
+    @property
+    def full(self) -> int:
+        """Students with every test of it passed."""
+        return sum(f >= 1.0 for f in self.fractions)
+
+    @property
+    def zero(self) -> int:
+        return sum(f <= 0.0 for f in self.fractions)
+
+    @property
+    def partial(self) -> int:
+        return self.graded - self.full - self.zero
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A named mistake of one function: how many students made it, and one example hint."""
+
+    function: str
+    diagnosis: str
+    students: tuple[str, ...]
+    tests: int
+    example: str
+
+
+@dataclass(frozen=True)
+class Attention:
+    """A student who needs attention, with every reason (most urgent first)."""
+
+    student: str
+    fraction: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResultStats:
+    """Everything the report shows that comes from graded results."""
+
+    students: tuple[StudentResult, ...]
+    modules: tuple[Distribution, ...]
+    functions: tuple[Distribution, ...]
+    misconceptions: tuple[Misconception, ...]
+    grader_versions: tuple[tuple[str, int], ...]
+    sandboxes: tuple[tuple[str, int], ...]
+    devices: tuple[tuple[str, int], ...]
+
+    @property
+    def totals(self) -> Distribution:
+        return Distribution("total", "", tuple(s.fraction for s in self.students))
+
+
+def _fraction(tests: Sequence[TestOutcome]) -> float:
+    top = sum(t.max_score for t in tests)
+    return sum(t.score for t in tests) / top if top else 0.0
+
+
+def _course_order(keys: Iterable[str], order: Sequence[str]) -> list[str]:
+    rank = {k: i for i, k in enumerate(order)}
+    return sorted(set(keys), key=lambda k: (rank.get(k, len(rank)), k))
+
+
+def _distributions(
+    students: Sequence[StudentResult], key_of: str, order: Sequence[str]
+) -> tuple[Distribution, ...]:
+    per: dict[str, list[float]] = defaultdict(list)
+    module_of: dict[str, str] = {}
+    for s in students:
+        groups: dict[str, list[TestOutcome]] = defaultdict(list)
+        for t in s.tests:
+            key = t.module if key_of == "module" else t.function
+            groups[key].append(t)
+            module_of[key] = t.module
+        for key, tests in groups.items():
+            per[key].append(_fraction(tests))
+    return tuple(Distribution(k, module_of[k], tuple(per[k])) for k in _course_order(per, order))
+
+
+def _clip(text: str, limit: int = HINT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def misconceptions(students: Sequence[StudentResult]) -> tuple[Misconception, ...]:
+    """Named mistakes per function, most frequent first (ties: course order, then id)."""
+    who: dict[tuple[str, str], set[str]] = defaultdict(set)
+    tests: Counter[tuple[str, str]] = Counter()
+    example: dict[tuple[str, str], str] = {}
+    for s in students:
+        for t in s.tests:
+            if t.diagnosis is None or t.passed:
+                continue
+            key = (t.function, t.diagnosis)
+            who[key].add(s.student)
+            tests[key] += 1
+            example.setdefault(key, _clip(t.output))
+    order = {f: i for i, f in enumerate(FUNCTION_MODULE)}
+    keys = sorted(who, key=lambda k: (-len(who[k]), order.get(k[0], len(order)), k))
+    return tuple(
+        Misconception(f, d, tuple(sorted(who[(f, d)])), tests[(f, d)], example[(f, d)])
+        for f, d in keys
+    )
+
+
+def _counts(values: Iterable[str]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def result_stats(students: Sequence[StudentResult]) -> ResultStats:
+    """Aggregate graded results (students sorted by id, as `read_results` returns them)."""
+    function_order = [f for m in MODULE_IDS for f in MODULE_FUNCTIONS[m]]
+    return ResultStats(
+        students=tuple(students),
+        modules=_distributions(students, "module", MODULE_IDS),
+        functions=_distributions(students, "function", function_order),
+        misconceptions=misconceptions(students),
+        grader_versions=_counts(s.grader_version for s in students),
+        sandboxes=_counts(s.sandbox for s in students),
+        devices=_counts(d for s in students for d in s.devices),
+    )
+
+
+def _module_fractions(student: StudentResult) -> dict[str, float]:
+    groups: dict[str, list[TestOutcome]] = defaultdict(list)
+    for t in student.tests:
+        groups[t.module].append(t)
+    return {m: _fraction(ts) for m, ts in groups.items()}
+
+
+def result_reasons(student: StudentResult) -> list[str]:
+    """Why a student's graded result needs attention (empty when it does not)."""
+    reasons: list[str] = []
+    if student.tests and not any(t.score > 0 for t in student.tests):
+        reasons.append("nothing passed: " + _clip(student.output or student.tests[0].output, 160))
+    elif student.fraction < ATTENTION_BELOW:
+        reasons.append(f"scored {student.fraction:.0%} of the points graded")
+    low = [
+        f"{m} ({f:.0%})"
+        for m, f in sorted(_module_fractions(student).items())
+        if f < ATTENTION_BELOW and any(t.score > 0 for t in student.tests)
+    ]
+    if low:
+        reasons.append("below half in module " + ", ".join(low))
+    named = sorted({t.diagnosis for t in student.tests if t.diagnosis and not t.passed})
+    if len(named) >= ATTENTION_MISCONCEPTIONS:
+        reasons.append(f"{len(named)} misconceptions: " + ", ".join(named))
+    return reasons
+
+
+def attention(
+    students: Sequence[StudentResult], extra: dict[str, list[str]] | None = None
+) -> tuple[Attention, ...]:
+    """Students with at least one reason, most reasons first, then lowest score, then id.
+
+    `extra` adds reasons from other sources (skill checks, queues), keyed by student id.
+    """
+    extra = extra or {}
+    flagged = []
+    for s in students:
+        reasons = result_reasons(s) + extra.get(s.student, [])
+        if reasons:
+            flagged.append(Attention(s.student, s.fraction, tuple(reasons)))
+    return tuple(sorted(flagged, key=lambda a: (-len(a.reasons), a.fraction, a.student)))
