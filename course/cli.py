@@ -46,9 +46,6 @@ def _register() -> None:
 
 
 _COMMANDS: list[tuple[str, str]] = [
-    ("autograder.cli", "grade"),
-    ("course.commands", "validate"),
-    ("course.commands", "build"),
     ("autograder.export.cli", "export"),
     ("autograder.class_report", "report"),
 ]
