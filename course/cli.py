@@ -46,6 +46,11 @@ def _register() -> None:
 
 
 _COMMANDS: list[tuple[str, str]] = [
+    ("course.commands", "validate"),
+    ("course.commands", "build"),
+    ("autograder.cli", "grade"),
+    ("course.commands", "validate"),
+    ("course.commands", "build"),
     ("autograder.export.cli", "export"),
     ("autograder.class_report", "report"),
 ]

@@ -1,0 +1,54 @@
+"""`alr validate` and `alr build`: thin click wrappers around course.load and course.build."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from course.load import validate_course
+
+
+@click.command("validate")
+@click.option(
+    "--modules",
+    "modules_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory of module YAML files (default: the packaged course/modules/).",
+)
+def validate(modules_dir: Path | None) -> None:
+    """Validate the course YAML; print every problem with file, key path and reason."""
+    errors = validate_course(modules_dir)
+    for error in errors:
+        click.echo(str(error), err=True)
+    if errors:
+        click.echo(f"{len(errors)} problem(s) found.", err=True)
+        sys.exit(1)
+    click.echo("course: all modules valid.")
+
+
+@click.command("build")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Root to write into: exercises/ (student notebooks), build/nbgrader/, build/solutions/.",
+)
+@click.option(
+    "--modules",
+    "modules_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory of module YAML files (default: the packaged course/modules/).",
+)
+def build(out: Path, modules_dir: Path | None) -> None:
+    """Validate the YAML and generate every notebook (student, nbgrader source, solution)."""
+    from course.build import build_course
+
+    written = build_course(out=out, modules_dir=modules_dir)
+    for kind, paths in written.items():
+        click.echo(f"{kind}: {len(paths)} notebook(s) in {paths[0].parent if paths else out}")
