@@ -46,8 +46,6 @@ def _register() -> None:
 
 
 _COMMANDS: list[tuple[str, str]] = [
-    ("course.commands", "validate"),
-    ("course.commands", "build"),
     ("autograder.cli", "grade"),
     ("course.commands", "validate"),
     ("course.commands", "build"),
