@@ -51,6 +51,8 @@ _COMMANDS: list[tuple[str, str]] = [
     ("course.commands", "build"),
     ("autograder.export.cli", "export"),
     ("autograder.class_report", "report"),
+    ("quizzes.cli", "quiz"),
+    ("quizzes.cli", "queue"),
 ]
 
 _register()

@@ -18,6 +18,7 @@ import math
 import random
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -160,9 +161,17 @@ class QuizCatalog:
                 return quiz
         raise KeyError(f"no quiz for module {module_id!r}")
 
-    @property
+    @cached_property
     def questions(self) -> tuple[Question, ...]:
         return tuple(q for m in self.modules for q in (*m.skill_check, *m.bank))
 
+    @cached_property
+    def bank_questions(self) -> tuple[Question, ...]:
+        return tuple(q for m in self.modules for q in m.bank)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
+
     def question(self, question_id: str) -> Question | None:
-        return next((q for q in self.questions if q.id == question_id), None)
+        return self._by_id.get(question_id)

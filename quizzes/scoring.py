@@ -1,0 +1,208 @@
+"""Scoring answers, and the score file `DIR/quizzes/<student>.json` (schema "alr-quiz-score/1").
+
+    {"schema": "alr-quiz-score/1", "student": "alice", "modules": ["3.1", "4.1"],
+     "questions": [            # the latest valid answer to each question, sorted by id
+       {"id": "3.1.check.term", "module": "3.1", "kind": "single_choice", "slot": "term",
+        "score": 1.0, "max_score": 1.0, "correct": true, "feedback": "Right: ...",
+        "concepts": ["coupled_l2"], "answered_at": "2026-03-02T10:15:00Z", "attempts": 2}],
+     "history": [              # every valid answer, by time then event id (the queue reads this)
+       {"event_id": "...", "question": "3.1.check.term", "score": 0.0, "max_score": 1.0,
+        "answered_at": "..."}],
+     "concepts": {"coupled_l2": {"score": 1.0, "max_score": 1.0}},   # over `questions`
+     "skill_checks": {"3.1": {"score": 3.0, "max_score": 4.0, "answered": 4}},
+     "totals": {"score": 4.0, "max_score": 5.0, "answered": 5},
+     "problems": ["answers/alice.jsonl: line 7: unknown question '3.1.bank.nope'; skipped"]}
+
+A multiple-answer question scores points x the fraction of its `PartialCredit` rule; a numeric
+answer is right within the question's tolerance; a generated numeric answer is checked against
+`question.instantiate(seed)` with the seed stored in the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from quizzes.model import PartialCredit, Question, QuestionKind, QuizCatalog
+from quizzes.store import AnswerRecord, format_time, write_atomic
+
+SCHEMA = "alr-quiz-score/1"
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """The score of one answer, with the feedback shown to the learner."""
+
+    score: float
+    max_score: float
+    correct: bool
+    feedback: str
+
+
+def multiple_answer_fraction(
+    rule: PartialCredit, picked: set[str], correct: set[str], options: set[str]
+) -> float:
+    """Credit in [0, 1] for a picked set; formulas in `PartialCredit`'s docstring."""
+    t, f, c = len(picked & correct), len(picked - correct), len(correct)
+    if rule is PartialCredit.OFF:
+        return 1.0 if picked == correct else 0.0
+    if rule is PartialCredit.NET_CORRECT:
+        return max(0.0, (t - f) / c)
+    if rule is PartialCredit.COVERAGE:
+        return (t / c) * (t / (t + f)) if picked else 0.0
+    right = sum((o in picked) == (o in correct) for o in options)
+    return right / len(options)
+
+
+class InvalidResponse(ValueError):
+    """The response does not fit the question (wrong type, unknown option, missing seed)."""
+
+
+def _choices(question: Question, response: Any) -> set[str]:
+    picked = {response} if isinstance(response, str) else set(response)
+    unknown = sorted(picked - set(question.option_ids))
+    if unknown:
+        raise InvalidResponse(f"options {unknown} are not among {list(question.option_ids)}")
+    return picked
+
+
+def score_response(question: Question, response: Any, seed: int | None = None) -> QuestionResult:
+    """Score one response; raises InvalidResponse when it cannot be an answer to `question`."""
+    pts = question.points
+    if question.kind is QuestionKind.SINGLE_CHOICE:
+        if not isinstance(response, str):
+            raise InvalidResponse(f"expected one option id, got {response!r}")
+        option = question.option(response)
+        if option is None:
+            raise InvalidResponse(f"{response!r} is not among {list(question.option_ids)}")
+        return QuestionResult(
+            pts if option.correct else 0.0, pts, option.correct, option.explanation
+        )
+    if question.kind is QuestionKind.MULTIPLE_ANSWER:
+        if not isinstance(response, str | list):
+            raise InvalidResponse(f"expected a list of option ids, got {response!r}")
+        picked, correct = _choices(question, response), set(question.correct_ids)
+        frac = multiple_answer_fraction(
+            question.partial_credit, picked, correct, set(question.option_ids)
+        )
+        notes = [f"{o.id}: {o.explanation}" for o in question.options if o.id in picked]
+        missed = sorted(correct - picked)
+        if missed:
+            notes.append(f"also correct: {', '.join(missed)}")
+        rule = f"({question.partial_credit.value} partial credit: {frac:.2f})"
+        return QuestionResult(round(pts * frac, 6), pts, frac == 1.0, " ".join([rule, *notes]))
+    if isinstance(response, bool) or not isinstance(response, int | float):
+        raise InvalidResponse(f"expected a number, got {response!r}")
+    if question.kind is QuestionKind.GENERATED_NUMERIC and seed is None:
+        raise InvalidResponse("a generated question's answer needs the seed it was answered for")
+    instance = question.instantiate(seed or 0)
+    ok = question.tolerance.accepts(float(response), instance.answer)
+    verdict = "Right." if ok else f"Not quite: the answer is {instance.answer:.6g}."
+    return QuestionResult(pts if ok else 0.0, pts, ok, f"{verdict} {question.explanation}")
+
+
+@dataclass(frozen=True)
+class ScoredAnswer:
+    record: AnswerRecord
+    question: Question
+    result: QuestionResult
+
+
+def score_records(
+    records: Iterable[AnswerRecord], catalog: QuizCatalog
+) -> tuple[list[ScoredAnswer], list[str]]:
+    """Score every record that fits its question; one problem line for each that does not."""
+    scored, problems = [], []
+    for r in records:
+        question = catalog.question(r.question)
+        if question is None:
+            problems.append(
+                f"{r.student}: event {r.event_id}: unknown question {r.question!r}; "
+                "skipped (check the module's quiz file for the current ids)"
+            )
+            continue
+        try:
+            scored.append(ScoredAnswer(r, question, score_response(question, r.response, r.seed)))
+        except InvalidResponse as exc:
+            problems.append(f"{r.student}: event {r.event_id}: {r.question}: {exc}; skipped")
+    scored.sort(key=lambda s: (format_time(s.record.time), s.record.event_id))
+    return scored, problems
+
+
+def _add(totals: dict[str, dict[str, float]], key: str, score: float, max_score: float) -> None:
+    entry = totals.setdefault(key, {"score": 0.0, "max_score": 0.0})
+    entry["score"] = round(entry["score"] + score, 6)
+    entry["max_score"] = round(entry["max_score"] + max_score, 6)
+
+
+def score_document(student: str, scored: list[ScoredAnswer], problems: list[str]) -> dict[str, Any]:
+    """The score-file object of one student (see the module docstring)."""
+    latest: dict[str, ScoredAnswer] = {}
+    attempts: dict[str, int] = {}
+    for s in scored:  # time-ordered: the last one wins
+        latest[s.question.id] = s
+        attempts[s.question.id] = attempts.get(s.question.id, 0) + 1
+    questions, concepts, checks = [], {}, {}  # type: ignore[var-annotated]
+    totals = {"score": 0.0, "max_score": 0.0, "answered": 0}
+    for qid in sorted(latest):
+        s = latest[qid]
+        q, res = s.question, s.result
+        questions.append(
+            {
+                "id": qid,
+                "module": q.module,
+                "kind": q.kind.value,
+                "slot": q.slot.value if q.slot else None,
+                "score": res.score,
+                "max_score": res.max_score,
+                "correct": res.correct,
+                "feedback": res.feedback,
+                "concepts": list(q.concepts),
+                "answered_at": format_time(s.record.time),
+                "attempts": attempts[qid],
+            }
+        )
+        for c in q.concepts:
+            _add(concepts, c, res.score, res.max_score)
+        if q.slot is not None:
+            _add(checks, q.module, res.score, res.max_score)
+            checks[q.module]["answered"] = checks[q.module].get("answered", 0) + 1
+        totals["score"] = round(totals["score"] + res.score, 6)
+        totals["max_score"] = round(totals["max_score"] + res.max_score, 6)
+        totals["answered"] += 1
+    history = [
+        {
+            "event_id": s.record.event_id,
+            "question": s.question.id,
+            "score": s.result.score,
+            "max_score": s.result.max_score,
+            "answered_at": format_time(s.record.time),
+        }
+        for s in scored
+    ]
+    return {
+        "schema": SCHEMA,
+        "student": student,
+        "modules": sorted({s.question.module for s in scored}),
+        "questions": questions,
+        "history": history,
+        "concepts": concepts,
+        "skill_checks": checks,
+        "totals": totals,
+        "problems": problems,
+    }
+
+
+def write_score_file(out_dir: Path, document: dict[str, Any]) -> Path:
+    """Write `out_dir/quizzes/<student>.json` atomically; returns the path."""
+    path = out_dir / "quizzes" / f"{document['student']}.json"
+    write_atomic(path, json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    return path
+
+
+def is_finite_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
