@@ -1,0 +1,135 @@
+"""What the sandboxed child does with one job: run the student's source, then each case's program.
+
+Job meta (from the grader): `{"source": str, "cases": [{"id", "program", "device", "inputs":
+{name: array index}}]}`. Result meta (to the grader): `{"status": "ok" | "load_error",
+"message": str, "memory": bool, "cases": {id: [call, ...]}}` where a call is `{"function",
+"error", "skipped", "mutated", "aliased", "outputs": {name: value}}` and a value is `{"kind":
+"tensor" | "float" | "other", "dtype", "device", "shape", "value": array index | None,
+"type_name"}`. The grader parses all of it strictly (`records.py`); nothing here is trusted.
+
+Imports only the standard library, numpy and torch; loaded by path inside the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from typing import Any
+
+import numpy as np
+import torch
+
+MAX_MESSAGE = 500
+MAX_NAME = 200
+#: numpy dtypes the wire carries; other tensors (complex, ...) are described without a value.
+WIRE_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"}
+
+
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:MAX_MESSAGE]}"
+
+
+def load_source(source: str) -> tuple[dict[str, Any] | None, str]:
+    """Execute the source as a fresh module named "submission"; (namespace, error message)."""
+    mod = types.ModuleType("submission")
+    mod.__file__ = "submission.py"
+    sys.modules["submission"] = mod
+    try:
+        exec(compile(source, "submission.py", "exec"), mod.__dict__)
+    except BaseException as exc:  # noqa: BLE001 - anything the student raises is data
+        return None, _short(exc)
+    return dict(vars(mod)), ""
+
+
+def _tensor(arr: np.ndarray, device: str) -> torch.Tensor:
+    if device == "meta":
+        return torch.empty(arr.shape, dtype=torch.from_numpy(arr[:0].copy()).dtype, device="meta")
+    t = torch.from_numpy(np.array(arr, copy=True))
+    return t if device == "cpu" else t.to(device)
+
+
+class _Encoder:
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] = []
+
+    def array(self, a: np.ndarray) -> int:
+        self.arrays.append(a)
+        return len(self.arrays) - 1
+
+    def value(self, v: Any) -> dict[str, Any]:
+        if isinstance(v, torch.Tensor):
+            return self.tensor(v)
+        if type(v) in (int, float):
+            return {"kind": "float", "value": self.array(np.array(float(v), dtype=np.float64))}
+        return {"kind": "other", "type_name": type(v).__name__[:MAX_NAME]}
+
+    def tensor(self, t: torch.Tensor) -> dict[str, Any]:
+        dtype = str(t.dtype).removeprefix("torch.")
+        out: dict[str, Any] = {
+            "kind": "tensor",
+            "dtype": dtype,
+            "device": str(t.device),
+            "shape": [int(d) for d in t.shape],
+            "value": None,
+        }
+        if t.device.type != "meta":
+            cpu = t.detach().to("cpu")
+            if cpu.dtype == torch.bfloat16:
+                cpu = cpu.float()
+            arr = np.ascontiguousarray(cpu.resolve_conj().numpy())
+            if arr.dtype.name in WIRE_DTYPES:
+                out["value"] = self.array(arr)
+        return out
+
+    def outcome(self, o: Any) -> dict[str, Any]:
+        return {
+            "function": str(o.function),
+            "error": o.error,
+            "skipped": bool(o.skipped),
+            "mutated": [str(m) for m in o.mutated],
+            "aliased": [str(a) for a in o.aliased],
+            "outputs": {str(k): self.safe_value(v) for k, v in o.values.items()},
+        }
+
+    def safe_value(self, v: Any) -> dict[str, Any]:
+        try:
+            return self.value(v)
+        except Exception as exc:  # noqa: BLE001 - exotic student objects
+            return {"kind": "other", "type_name": f"unencodable ({type(exc).__name__})"}
+
+
+def run_job(program: Any, meta: dict[str, Any], arrays: list[np.ndarray]) -> tuple[Any, list]:
+    """Run one job; return (result meta, arrays) ready for `wire.encode_frame`."""
+    namespace, error = load_source(meta["source"])
+    enc = _Encoder()
+    if namespace is None:
+        memory = error.startswith("MemoryError")
+        return {"status": "load_error", "message": error, "memory": memory, "cases": {}}, []
+    functions = {k: v for k, v in namespace.items() if callable(v) and not k.startswith("__")}
+    memory = False
+    cases: dict[str, list[dict[str, Any]]] = {}
+    for case in meta["cases"]:
+        prog = program.Program.from_json(json.dumps(case["program"]))
+        try:
+            tensors = {n: _tensor(arrays[i], case["device"]) for n, i in case["inputs"].items()}
+            outcomes = program.execute(prog, tensors, functions)
+            calls = [enc.outcome(o) for o in outcomes]
+        except BaseException as exc:  # noqa: BLE001 - e.g. KeyboardInterrupt raised by student
+            err = _short(exc)
+            calls = [_failed(c.function, err) for c in prog.calls]
+        memory = memory or any((c["error"] or "").startswith("MemoryError") for c in calls)
+        cases[str(case["id"])] = calls
+    result = {"status": "ok", "message": "", "memory": memory, "cases": cases}
+    return result, enc.arrays
+
+
+def _failed(function: str, error: str) -> dict[str, Any]:
+    return {
+        "function": function,
+        "error": error,
+        "skipped": False,
+        "mutated": [],
+        "aliased": [],
+        "outputs": {},
+    }

@@ -1,0 +1,51 @@
+"""Resource limits of one sandboxed run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits. `timeout_s` is wall clock and mandatory (RLIMIT_CPU ignores sleep).
+
+    memory_mb: address space of the child (torch alone needs about 768 MiB; keep >= 2048).
+    cpu_s: CPU seconds of the child. output_mb: cap on the result frame. file_mb: largest file
+    the child may write. tmpfs_mb: size of the sandbox's /tmp (L1+). nofile: open descriptors.
+    pids: processes per slot (cgroup pids.max at L2, RLIMIT_NPROC for a non-root slot user).
+    slot_memory_mb: cgroup memory of a whole slot, warm worker included (L2).
+    """
+
+    timeout_s: float = 20.0
+    memory_mb: int = 2048
+    cpu_s: int = 30
+    output_mb: int = 64
+    file_mb: int = 16
+    tmpfs_mb: int = 64
+    nofile: int = 64
+    pids: int = 64
+    slot_memory_mb: int = 3072
+
+    def __post_init__(self) -> None:
+        from course.errors import SandboxError
+
+        for name, value in asdict(self).items():
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise SandboxError(
+                    f"sandbox limit {name}: expected a positive number, got {value!r}"
+                )
+        if self.memory_mb < 1024:
+            raise SandboxError(
+                f"sandbox limit memory_mb: {self.memory_mb} is too small for torch (needs >= 1024)"
+            )
+
+    def for_child(self) -> dict[str, Any]:
+        """The limits the worker applies to each child (plain JSON)."""
+        return {
+            "memory_mb": int(self.memory_mb),
+            "cpu_s": int(self.cpu_s),
+            "file_mb": int(self.file_mb),
+            "nofile": int(self.nofile),
+            "pids": int(self.pids),
+        }

@@ -1,0 +1,313 @@
+"""One sandbox slot: a warm worker process and the grader-side loop that feeds it one job.
+
+The worker is started with a clean environment, `python -I`, no inherited descriptors but its
+control socket, inside bubblewrap (L1+) and the slot's cgroups (L2). `run` hands it two fresh
+pipe ends, streams the job frame in, reads the size-capped result frame back and waits for the
+worker's report of how the child ended, all under one wall-clock deadline. Any timeout, oversize
+result or dead worker kills the slot's whole process tree and restarts the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograder.sandbox import cgroups, layers
+from autograder.sandbox.limits import Limits
+from course.errors import SandboxError
+
+BOOT = (
+    "import sys,json;d=sys.argv[1];sys.path.insert(0,d);"
+    "import _alr_sandbox_wire as w,_alr_sandbox_program as p,"
+    "_alr_sandbox_child as c,_alr_sandbox_worker as k;"
+    "del sys.path[0];k.main(w,p,c,json.loads(sys.argv[2]))"
+)
+START_TIMEOUT_S = 180.0
+ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+}
+
+
+@dataclass(frozen=True)
+class SlotConfig:
+    """What every slot of a sandbox shares."""
+
+    limits: Limits
+    bwrap: str | None
+    setuid: bool
+    cgroups: bool
+    seccomp: bool
+    cuda: bool
+    boot_dir: str  # private copy of the worker code (read-only in the sandbox)
+    host_dir: str  # grader-side scratch (worker logs; L0 scratch roots)
+
+
+@dataclass
+class RawRun:
+    """What the grader observed of one job, before interpretation."""
+
+    frame: bytes | None = None
+    report: dict[str, Any] | None = None
+    timed_out: bool = False
+    oversize: bool = False
+    worker_died: bool = False
+    oom: bool = False
+    duration_s: float = 0.0
+
+
+def _descendants(root: int) -> list[int]:
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            parent[int(entry)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
+    found, frontier = [], [root]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        found += kids
+        frontier += kids
+    return found
+
+
+def kill_tree(root: int) -> None:
+    """Stop, then kill, a process and every descendant, until none is left."""
+    for _ in range(50):
+        pids = [root, *_descendants(root)]
+        alive = [p for p in pids if Path(f"/proc/{p}").exists()]
+        if not alive:
+            return
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for p in alive:
+                try:
+                    os.kill(p, sig)
+                except OSError:
+                    pass
+        if alive == [root]:
+            return
+
+
+class Slot:
+    def __init__(
+        self, index: int, config: SlotConfig, uid: int | None, spawner: ThreadPoolExecutor
+    ) -> None:
+        self.index, self.config, self.uid = index, config, uid
+        # bubblewrap's --die-with-parent fires when the *thread* that started it exits, so every
+        # worker is started from the sandbox's one long-lived spawner thread.
+        self.spawner = spawner
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self.cg: cgroups.SlotCgroups | None = None
+        self.starts = 0
+        if config.cgroups:
+            name = f"alr-{os.getpid()}-{index}-{time.monotonic_ns() % 10**9}"
+            self.cg = cgroups.create(
+                name, memory_mb=config.limits.slot_memory_mb, pids=config.limits.pids
+            )
+            if self.cg is None:
+                raise SandboxError("could not create the slot's cgroups")
+
+    # ---- worker lifecycle ----
+
+    def _worker_cfg(self, ctl_fd: int) -> dict[str, Any]:
+        c = self.config
+        if c.bwrap:
+            root, wipe = "/tmp", True
+        else:
+            root = tempfile.mkdtemp(prefix=f"slot{self.index}-", dir=c.host_dir)
+            wipe = True
+        return {
+            "ctl_fd": ctl_fd,
+            "uid": self.uid,
+            "block": list(layers.PROJECT_PACKAGES),
+            "scratch_root": root,
+            "wipe_root": wipe,
+            "seccomp": c.seccomp,
+            "limits": c.limits.for_child(),
+            "debug": bool(os.environ.get("ALR_SANDBOX_DEBUG")),
+        }
+
+    def _argv(self, ctl_fd: int) -> tuple[list[str], dict[str, str] | None]:
+        c = self.config
+        env = dict(ENV, HOME="/tmp")
+        if c.cuda and "CUDA_VISIBLE_DEVICES" in os.environ:
+            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+        boot = layers.BOOT_DIR if c.bwrap else c.boot_dir
+        py = [sys.executable, "-I", "-c", BOOT, boot, json.dumps(self._worker_cfg(ctl_fd))]
+        if not c.bwrap:
+            return py, env
+        view = layers.view_args(
+            boot_dir=c.boot_dir,
+            tmpfs_mb=c.limits.tmpfs_mb,
+            cuda=c.cuda,
+            setuid=self.uid is not None,
+        )
+        argv = [c.bwrap, *view]
+        for k, v in env.items():
+            argv += ["--setenv", k, v]
+        argv += py
+        if self.cg is not None:
+            argv = cgroups.enter_command(self.cg, argv)
+        return argv, None
+
+    def start(self) -> None:
+        self.stop()
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv, env = self._argv(child_sock.fileno())
+        log = open(Path(self.config.host_dir) / f"worker{self.index}.log", "ab")  # noqa: SIM115
+        try:
+            self.proc = self.spawner.submit(
+                subprocess.Popen,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env if env else {},
+                pass_fds=(child_sock.fileno(),),
+                close_fds=True,
+                start_new_session=True,
+            ).result()
+        finally:
+            child_sock.close()
+            log.close()
+        self.sock = parent_sock
+        self.starts += 1
+        parent_sock.settimeout(START_TIMEOUT_S)
+        try:
+            ready = parent_sock.recv(4096)
+        except OSError:
+            ready = b""
+        parent_sock.settimeout(None)
+        if not ready:
+            self.stop()
+            tail = (Path(self.config.host_dir) / f"worker{self.index}.log").read_text()[-800:]
+            raise SandboxError(f"sandbox worker {self.index} failed to start: {tail.strip()}")
+
+    def stop(self) -> None:
+        """Kill the worker's whole tree (cgroup.kill where available) and reap it."""
+        if self.proc is not None:
+            if self.cg is not None:
+                self.cg.kill_all()
+            kill_tree(self.proc.pid)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def close(self) -> None:
+        self.stop()
+        if self.cg is not None:
+            for _ in range(50):
+                self.cg.remove()
+                if not any(d.exists() for d in self.cg.dirs):
+                    break
+                time.sleep(0.02)
+
+    # ---- one job ----
+
+    def run(self, frame: bytes) -> RawRun:
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        oom_before = self.cg.oom_kills() if self.cg else 0
+        raw = self._exchange(frame)
+        if self.cg is not None and self.cg.oom_kills() > oom_before:
+            raw.oom = True
+        if raw.timed_out or raw.oversize or raw.worker_died or raw.oom:
+            self.stop()  # recycle: the next run starts a fresh worker
+        return raw
+
+    def _exchange(self, frame: bytes) -> RawRun:
+        assert self.sock is not None
+        limits = self.config.limits
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        t0 = time.monotonic()
+        raw = RawRun()
+        try:
+            socket.send_fds(self.sock, [b"run"], [job_r, res_w])
+        except OSError:
+            for fd in (job_r, job_w, res_r, res_w):
+                os.close(fd)
+            raw.worker_died = True
+            return raw
+        os.close(job_r)
+        os.close(res_w)
+        try:
+            self._pump(frame, job_w, res_r, t0 + limits.timeout_s, limits.output_mb << 20, raw)
+        finally:
+            for fd in (job_w, res_r):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        raw.duration_s = time.monotonic() - t0
+        return raw
+
+    def _pump(
+        self, frame: bytes, job_w: int, res_r: int, deadline: float, cap: int, raw: RawRun
+    ) -> None:
+        assert self.sock is not None
+        os.set_blocking(job_w, False)
+        os.set_blocking(res_r, False)
+        sel = selectors.DefaultSelector()
+        sel.register(job_w, selectors.EVENT_WRITE)
+        sel.register(res_r, selectors.EVENT_READ)
+        sel.register(self.sock, selectors.EVENT_READ)
+        pending, buf, res_open = memoryview(frame), bytearray(), True
+        try:
+            while raw.report is None or res_open:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raw.timed_out = True
+                    return
+                for key, _ in sel.select(left):
+                    if key.fd == job_w:
+                        try:
+                            pending = pending[os.write(job_w, pending[: 1 << 16]) :]
+                        except BlockingIOError:
+                            continue
+                        except BrokenPipeError:
+                            pending = pending[:0]
+                        if not pending:
+                            sel.unregister(job_w)  # closed once, by the caller
+                    elif key.fd == res_r:
+                        chunk = os.read(res_r, 1 << 20)
+                        if not chunk:
+                            sel.unregister(res_r)
+                            res_open = False
+                        buf += chunk
+                        if len(buf) > cap:
+                            raw.oversize = True
+                            return
+                    else:
+                        msg = self.sock.recv(4096)
+                        if not msg:
+                            raw.worker_died = True
+                            return
+                        raw.report = json.loads(msg)
+                        sel.unregister(self.sock)
+            raw.frame = bytes(buf) if buf else None
+        finally:
+            sel.close()

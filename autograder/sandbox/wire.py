@@ -1,0 +1,158 @@
+"""Framing of the bytes that cross the sandbox boundary: JSON plus raw arrays, no pickle.
+
+A frame is
+
+    b"ALRW" | header length (u32, little endian) | payload length (u64) | header | payload
+
+where the header is UTF-8 JSON `{"meta": ..., "arrays": [[dtype, shape, offset, nbytes], ...]}`
+and the payload holds the arrays' raw little-endian bytes back to back. `meta` refers to an array
+by its index. Decoding is strict: exact lengths, a dtype allow-list, non-negative integer shapes
+whose size matches `nbytes`, arrays that lie inside the payload without overlap, and JSON without
+NaN/Infinity constants. Arrays are rebuilt with `np.frombuffer` and copied, never unpickled.
+
+This module imports only the standard library and numpy: the sandboxed worker loads it by path,
+outside the project's packages (which the child must not be able to import).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from typing import Any
+
+import numpy as np
+
+MAGIC = b"ALRW"
+_PREFIX = struct.Struct("<4sIQ")
+
+#: numpy dtypes that may cross the boundary (names as numpy spells them).
+DTYPES: frozenset[str] = frozenset(
+    {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"}
+)
+
+
+class WireError(ValueError):
+    """A frame is malformed, too large, or breaks the strict format."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise WireError(f"JSON constant {name} is not allowed")
+
+
+def encode_frame(meta: Any, arrays: list[np.ndarray]) -> bytes:
+    """Frame `meta` (plain JSON data) with `arrays` (their indices are referenced from meta)."""
+    table: list[list[Any]] = []
+    chunks: list[bytes] = []
+    offset = 0
+    for a in arrays:
+        arr = np.ascontiguousarray(a)
+        if arr.dtype.name not in DTYPES:
+            raise WireError(f"array dtype {arr.dtype.name} cannot cross the boundary")
+        raw = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+        table.append([arr.dtype.name, list(arr.shape), offset, len(raw)])
+        chunks.append(raw)
+        offset += len(raw)
+    header = json.dumps({"meta": meta, "arrays": table}, allow_nan=False).encode()
+    return _PREFIX.pack(MAGIC, len(header), offset) + header + b"".join(chunks)
+
+
+def frame_length(prefix: bytes) -> int:
+    """Total frame length announced by the first 16 bytes (raises WireError if malformed)."""
+    if len(prefix) < _PREFIX.size:
+        raise WireError("truncated frame prefix")
+    magic, hlen, plen = _PREFIX.unpack(prefix[: _PREFIX.size])
+    if magic != MAGIC:
+        raise WireError("bad frame magic")
+    return int(_PREFIX.size + hlen + plen)
+
+
+def decode_frame(data: bytes, *, max_bytes: int) -> tuple[Any, list[np.ndarray]]:
+    """Parse one complete frame strictly; return (meta, arrays)."""
+    if len(data) > max_bytes:
+        raise WireError(f"frame of {len(data)} bytes exceeds the cap of {max_bytes}")
+    if frame_length(data) != len(data):
+        raise WireError("frame length does not match its prefix")
+    _, hlen, plen = _PREFIX.unpack(data[: _PREFIX.size])
+    start = _PREFIX.size
+    try:
+        header = json.loads(
+            data[start : start + hlen].decode("utf-8"), parse_constant=_reject_constant
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise WireError(f"bad frame header: {type(exc).__name__}") from None
+    if not isinstance(header, dict) or set(header) != {"meta", "arrays"}:
+        raise WireError("frame header must have exactly 'meta' and 'arrays'")
+    payload = memoryview(data)[start + hlen :]
+    table = header["arrays"]
+    if not isinstance(table, list):
+        raise WireError("'arrays' must be a list")
+    arrays = [_decode_array(entry, payload, plen) for entry in table]
+    _check_no_overlap(table, plen)
+    return header["meta"], arrays
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _decode_array(entry: Any, payload: memoryview, plen: int) -> np.ndarray:
+    if not (isinstance(entry, list) and len(entry) == 4):
+        raise WireError("array entry must be [dtype, shape, offset, nbytes]")
+    dtype, shape, offset, nbytes = entry
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise WireError(f"array dtype {dtype!r} is not allowed")
+    if not (isinstance(shape, list) and len(shape) <= 16 and all(_is_int(d) for d in shape)):
+        raise WireError("array shape must be a list of at most 16 non-negative integers")
+    if not (_is_int(offset) and _is_int(nbytes)) or offset + nbytes > plen:
+        raise WireError("array lies outside the payload")
+    dt = np.dtype(dtype).newbyteorder("<")
+    size = 1
+    for d in shape:
+        size *= d
+    if size * dt.itemsize != nbytes:
+        raise WireError("array size does not match its shape and dtype")
+    flat = np.frombuffer(payload[offset : offset + nbytes], dtype=dt)
+    return flat.astype(np.dtype(dtype), copy=True).reshape(shape)
+
+
+def _check_no_overlap(table: list[Any], plen: int) -> None:
+    spans = sorted((e[2], e[2] + e[3]) for e in table)
+    end = 0
+    for lo, hi in spans:
+        if lo < end:
+            raise WireError("arrays overlap in the payload")
+        end = hi
+    if end > plen:
+        raise WireError("arrays lie outside the payload")
+
+
+# ---- blocking fd helpers (used by the child) ----
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def read_frame(fd: int, *, max_bytes: int) -> bytes:
+    """Read exactly one frame from a blocking fd (raises WireError on EOF or oversize)."""
+    buf = _read_exact(fd, _PREFIX.size)
+    total = frame_length(buf)
+    if total > max_bytes:
+        raise WireError(f"frame of {total} bytes exceeds the cap of {max_bytes}")
+    return buf + _read_exact(fd, total - _PREFIX.size)
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    parts: list[bytes] = []
+    left = n
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise WireError("unexpected end of stream")
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)

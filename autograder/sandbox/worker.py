@@ -1,0 +1,248 @@
+"""The warm worker and the per-submission child. Runs inside the sandbox, never in the grader.
+
+The grader starts one worker per slot as `python -I -c BOOT` (see `bootstrap.py`): it imports
+numpy and torch once with one thread, runs no torch op, blocks the project's own packages, drops
+to the slot's user id where it was given one, and then serves jobs. For each job the grader sends
+the word "run" and two fresh pipe ends over the control socket (fd 3): the job's read end and the
+result's write end. The worker forks; the child reads the job itself (so the worker never holds a
+submission or its inputs in memory for a later child to find), limits itself, runs the student's
+source and program, writes one result frame and `_exit`s. The worker then kills every process the
+child left behind, wipes its scratch, and reports how the child ended.
+
+This file imports only the standard library (plus numpy/torch at start-up); `wire` and `program`
+are handed in by the boot code, loaded by path from a private copy.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from typing import Any
+
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
+JOB_CAP = 256 << 20
+
+
+def _prctl(option: int, value: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(option, value, 0, 0, 0)
+
+
+class _Blocker:
+    """A meta-path finder that refuses the project's own packages inside the sandbox."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = frozenset(names)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def _block_project(names: list[str]) -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in repr(type(f))]
+    sys.path[:] = [p for p in sys.path if "__editable__" not in p]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if "__editable__" not in repr(h)]
+    sys.path_importer_cache.clear()
+    sys.meta_path.insert(0, _Blocker(names))
+
+
+def main(wire: Any, program: Any, child: Any, cfg: dict[str, Any]) -> None:
+    """Worker start-up and job loop (never returns)."""
+    ctl = socket.socket(fileno=cfg["ctl_fd"])
+    import numpy  # noqa: F401 - warm import
+    import torch
+
+    torch.set_num_threads(1)
+    if cfg["seccomp"]:
+        import pyseccomp  # noqa: F401 - warm import, used by each child
+    _block_project(cfg["block"])
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    uid = cfg.get("uid")
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    _prctl(PR_SET_DUMPABLE, 0)
+    ctl.send(json.dumps({"ready": os.getpid(), "uid": os.getuid()}).encode())
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctl, 64, 2)
+        except OSError:
+            os._exit(0)
+        if msg != b"run" or len(fds) != 2:  # the grader closed the socket: stop
+            os._exit(0)
+        ctl.send(json.dumps(_serve(ctl, (wire, program, child), cfg, fds[0], fds[1])).encode())
+
+
+def _serve(
+    ctl: socket.socket, mods: tuple[Any, Any, Any], cfg: dict[str, Any], job_fd: int, res_fd: int
+) -> dict[str, Any]:
+    scratch = tempfile.mkdtemp(prefix="run-", dir=cfg["scratch_root"])
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ctl.close()
+            _child(mods, cfg, job_fd, res_fd, scratch)
+        except BaseException:
+            if cfg.get("debug"):
+                import traceback
+
+                traceback.print_exc()
+        finally:
+            os._exit(70)
+    os.close(job_fd)
+    os.close(res_fd)
+    _, status, usage = os.wait4(pid, 0)
+    elapsed = time.monotonic() - t0
+    _reap_descendants()
+    _wipe(cfg, scratch)
+    return {
+        "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "wall_s": elapsed,
+    }
+
+
+def _descendants() -> list[int]:
+    """Every process below this one (orphans are reparented here: we are a subreaper)."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        parent[int(entry)] = int(fields[1])
+    me = os.getpid()
+    found: list[int] = []
+    frontier = [me]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p and c != me]
+        found.extend(kids)
+        frontier.extend(kids)
+    return found
+
+
+def _reap_descendants() -> None:
+    """SIGSTOP then SIGKILL every descendant until none is left; reap the zombies."""
+    for _ in range(200):
+        pids = _descendants()
+        if not pids:
+            break
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for p in pids:
+                try:
+                    os.kill(p, sig)
+                except OSError:
+                    pass
+        _reap_zombies()
+    _reap_zombies()
+
+
+def _reap_zombies() -> None:
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.001)
+
+
+def _wipe(cfg: dict[str, Any], scratch: str) -> None:
+    shutil.rmtree(scratch, ignore_errors=True)
+    if cfg["wipe_root"]:
+        root = cfg["scratch_root"]
+        for name in os.listdir(root):
+            path = os.path.join(root, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+
+def _limit(cfg: dict[str, Any]) -> None:
+    lim = cfg["limits"]
+    mb = 1 << 20
+    settings = [
+        (resource.RLIMIT_AS, lim["memory_mb"] * mb),
+        (resource.RLIMIT_CPU, lim["cpu_s"]),
+        (resource.RLIMIT_FSIZE, lim["file_mb"] * mb),
+        (resource.RLIMIT_NOFILE, lim["nofile"]),
+        (resource.RLIMIT_CORE, 0),
+    ]
+    if os.getuid() != 0:  # NPROC is per user id and ignored for root
+        settings.append((resource.RLIMIT_NPROC, lim["pids"]))
+    for which, value in settings:
+        resource.setrlimit(which, (value, value))
+
+
+def _seccomp() -> None:
+    """Deny network sockets, tracing, exec, mounts and namespaces (EPERM), no new privileges."""
+    import pyseccomp as sc
+
+    f = sc.SyscallFilter(sc.ALLOW)
+    deny = sc.ERRNO(errno.EPERM)
+    for family in (socket.AF_INET, socket.AF_INET6, socket.AF_PACKET, socket.AF_NETLINK):
+        f.add_rule(deny, "socket", sc.Arg(0, sc.EQ, family))
+    for name in ("ptrace", "process_vm_readv", "process_vm_writev", "execve", "execveat"):
+        f.add_rule(deny, name)
+    for name in ("mount", "umount2", "unshare", "setns", "bpf", "pivot_root", "chroot"):
+        f.add_rule(deny, name)
+    for name in ("kexec_load", "init_module", "finit_module", "perf_event_open", "userfaultfd"):
+        f.add_rule(deny, name)
+    f.load()
+
+
+def _child(
+    mods: tuple[Any, Any, Any], cfg: dict[str, Any], job_fd: int, res_fd: int, scratch: str
+) -> None:
+    wire, program, child = mods
+    os.setsid()
+    os.chdir(scratch)
+    null = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1) if cfg.get("debug") else (0, 1, 2):
+        os.dup2(null, target)
+    os.dup2(job_fd, 3)
+    os.dup2(res_fd, 4)
+    os.closerange(5, 1 << 16)
+    _limit(cfg)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    if cfg["seccomp"]:
+        _seccomp()
+    frame = wire.read_frame(3, max_bytes=JOB_CAP)
+    os.close(3)
+    meta, arrays = wire.decode_frame(frame, max_bytes=JOB_CAP)
+    del frame
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+    out_meta, out_arrays = child.run_job(program, meta, arrays)
+    del meta, arrays
+    wire.write_all(4, wire.encode_frame(out_meta, out_arrays))
+    os._exit(0)
