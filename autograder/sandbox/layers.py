@@ -169,6 +169,7 @@ def view_args(*, boot_dir: str | None, tmpfs_mb: int, cuda: bool, setuid: bool) 
     for d in _hidden_package_dirs(shown):
         args += ["--tmpfs", d, "--remount-ro", d]
     args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(tmpfs_mb << 20), "--perms", "1777", "--tmpfs", "/dev/shm"]
     if cuda:
         for dev in sorted(Path("/dev").glob("nvidia*")):
             args += ["--dev-bind", str(dev), str(dev)]

@@ -117,6 +117,7 @@ class Slot:
         self.sock: socket.socket | None = None
         self.cg: cgroups.SlotCgroups | None = None
         self.starts = 0
+        self.ready = False
         if config.cgroups:
             name = f"alr-{os.getpid()}-{index}-{time.monotonic_ns() % 10**9}"
             self.cg = cgroups.create(
@@ -130,16 +131,16 @@ class Slot:
     def _worker_cfg(self, ctl_fd: int) -> dict[str, Any]:
         c = self.config
         if c.bwrap:
-            root, wipe = "/tmp", True
+            root, wipe = "/tmp", ["/tmp", "/dev/shm"]
         else:
             root = tempfile.mkdtemp(prefix=f"slot{self.index}-", dir=c.host_dir)
-            wipe = True
+            wipe = [root]
         return {
             "ctl_fd": ctl_fd,
             "uid": self.uid,
             "block": list(layers.PROJECT_PACKAGES),
             "scratch_root": root,
-            "wipe_root": wipe,
+            "wipe": wipe,
             "seccomp": c.seccomp,
             "limits": c.limits.for_child(),
             "debug": bool(os.environ.get("ALR_SANDBOX_DEBUG")),
@@ -169,6 +170,12 @@ class Slot:
         return argv, None
 
     def start(self) -> None:
+        """Start the worker and wait until it has imported torch and is ready."""
+        self.spawn()
+        self.await_ready()
+
+    def spawn(self) -> None:
+        """Start a fresh worker process (returns at once; `await_ready` waits for it)."""
         self.stop()
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv, env = self._argv(child_sock.fileno())
@@ -190,12 +197,17 @@ class Slot:
             log.close()
         self.sock = parent_sock
         self.starts += 1
-        parent_sock.settimeout(START_TIMEOUT_S)
+        self.ready = False
+
+    def await_ready(self) -> None:
+        assert self.sock is not None
+        self.sock.settimeout(START_TIMEOUT_S)
         try:
-            ready = parent_sock.recv(4096)
+            ready = self.sock.recv(4096)
         except OSError:
             ready = b""
-        parent_sock.settimeout(None)
+        self.sock.settimeout(None)
+        self.ready = bool(ready)
         if not ready:
             self.stop()
             tail = (Path(self.config.host_dir) / f"worker{self.index}.log").read_text()[-800:]
@@ -229,13 +241,15 @@ class Slot:
 
     def run(self, frame: bytes) -> RawRun:
         if self.proc is None or self.proc.poll() is not None:
-            self.start()
+            self.spawn()
+        if not self.ready:
+            self.await_ready()
         oom_before = self.cg.oom_kills() if self.cg else 0
         raw = self._exchange(frame)
         if self.cg is not None and self.cg.oom_kills() > oom_before:
             raw.oom = True
         if raw.timed_out or raw.oversize or raw.worker_died or raw.oom:
-            self.stop()  # recycle: the next run starts a fresh worker
+            self.spawn()  # recycle: kill the whole tree, start a fresh worker now
         return raw
 
     def _exchange(self, frame: bytes) -> RawRun:

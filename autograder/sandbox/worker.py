@@ -170,10 +170,14 @@ def _reap_zombies() -> None:
 
 
 def _wipe(cfg: dict[str, Any], scratch: str) -> None:
+    """Remove everything the child could write (its scratch, the sandbox's /tmp and /dev/shm)."""
     shutil.rmtree(scratch, ignore_errors=True)
-    if cfg["wipe_root"]:
-        root = cfg["scratch_root"]
-        for name in os.listdir(root):
+    for root in cfg["wipe"]:
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        for name in names:
             path = os.path.join(root, name)
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
@@ -214,6 +218,10 @@ def _seccomp() -> None:
         f.add_rule(deny, name)
     for name in ("kexec_load", "init_module", "finit_module", "perf_event_open", "userfaultfd"):
         f.add_rule(deny, name)
+    # CLONE_NEWUSER, NEWNS, NEWNET, NEWPID, NEWIPC, NEWUTS, NEWCGROUP: no new namespaces
+    for flag in (0x10000000, 0x00020000, 0x40000000, 0x20000000, 0x08000000, 0x04000000, 0x02000000):
+        f.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+    f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")  # flags are behind a pointer: libc falls back
     f.load()
 
 
