@@ -77,7 +77,7 @@ class _Encoder:
             cpu = t.detach().to("cpu")
             if cpu.dtype == torch.bfloat16:
                 cpu = cpu.float()
-            arr = np.ascontiguousarray(cpu.resolve_conj().numpy())
+            arr = np.array(cpu.resolve_conj().numpy(), copy=True, order="C")
             if arr.dtype.name in WIRE_DTYPES:
                 out["value"] = self.array(arr)
         return out

@@ -46,10 +46,10 @@ def encode_frame(meta: Any, arrays: list[np.ndarray]) -> bytes:
     chunks: list[bytes] = []
     offset = 0
     for a in arrays:
-        arr = np.ascontiguousarray(a)
+        arr = np.asarray(a)
         if arr.dtype.name not in DTYPES:
             raise WireError(f"array dtype {arr.dtype.name} cannot cross the boundary")
-        raw = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+        raw = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
         table.append([arr.dtype.name, list(arr.shape), offset, len(raw)])
         chunks.append(raw)
         offset += len(raw)
