@@ -1,0 +1,81 @@
+"""Stage 5, diagnose: name the mistake behind a failed case.
+
+A structural failure names itself (in-place change -> mutates_input, returned input ->
+aliases_input, dtype -> wrong_dtype, device -> wrong_device). A wrong value is compared with each
+known wrong variant of the function (`autograder.variants`), run in the parent on the same inputs
+and compared with the same tolerance as the reference check: the first variant the student's
+results match names the misconception. A case that matches the reference is never diagnosed, so
+algebraically identical forms are never reported. A failure on `meta` tensors of a function that
+ran fine on the CPU is `wrong_device` (the code does not run off the CPU).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from autograder.compare import CaseCheck, Failure, compare_outputs
+from autograder.harness import CaseInstance
+from autograder.reference import run_trusted
+from autograder.sandbox.protocol import CallRecord
+from autograder.variants import VARIANTS
+
+if TYPE_CHECKING:
+    from autograder.context import Context
+
+_STRUCTURAL = {
+    Failure.MUTATED: "mutates_input",
+    Failure.ALIASED: "aliases_input",
+    Failure.DTYPE: "wrong_dtype",
+    Failure.DEVICE: "wrong_device",
+}
+_VALUE_FAILURES = {Failure.ERROR, Failure.KIND, Failure.SHAPE, Failure.NONFINITE, Failure.VALUE}
+
+
+def diagnose_case(
+    case: CaseInstance, records: tuple[CallRecord, ...], check: CaseCheck
+) -> str | None:
+    """The misconception id of one failed case, or None when no known mistake matches."""
+    if check.passed or check.failure is None:
+        return None
+    if check.failure in _STRUCTURAL:
+        return _STRUCTURAL[check.failure]
+    if check.failure not in _VALUE_FAILURES or case.device == "meta":
+        return None
+    for variant in VARIANTS.get(case.function, ()):
+        outcome = run_trusted(case, variant.function)
+        if compare_outputs(case, records, outcome, variant=True).passed:
+            return variant.misconception
+    return None
+
+
+def _off_cpu(ctx: Context, name: str, check: CaseCheck) -> str | None:
+    """A meta-case failure is wrong_device when the function passed its CPU cases."""
+    if check.failure not in (Failure.ERROR, Failure.DEVICE):
+        return None
+    cpu = [
+        ctx.checks[c.case_id]
+        for c in ctx.settings.plan.cases[name]
+        if c.device == "cpu" and c.case_id in ctx.checks
+    ]
+    return "wrong_device" if cpu and all(c.passed for c in cpu) else None
+
+
+def diagnose(ctx: Context) -> Context:
+    """Stage: a misconception id for every failed case that has one."""
+    if ctx.error is not None or ctx.run is None:
+        return ctx
+    found: dict[str, str] = {}
+    for name in ctx.functions:
+        for case in ctx.settings.plan.cases[name]:
+            check = ctx.checks.get(case.case_id)
+            records = ctx.run.cases.get(case.case_id)
+            if check is None or check.passed or records is None:
+                continue
+            if case.device == "meta":
+                mid = _off_cpu(ctx, name, check)
+            else:
+                mid = diagnose_case(case, records, check)
+            if mid is not None:
+                found[case.case_id] = mid
+    return replace(ctx, diagnoses=found)

@@ -1,0 +1,35 @@
+"""The batch plan: expand every graded function's cases once per batch and compute their
+reference outcomes once, in the trusted parent; every submission of the batch is compared
+against the same plan (same seed, same inputs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from autograder.context import Plan
+from autograder.harness import expand_exercise
+from autograder.reference import run_reference
+from course.errors import AlrError
+from course.spec import ExerciseSpec
+from solutions.contract import FUNCTION_MODULE
+
+
+def build_plan(exercises: Iterable[ExerciseSpec], *, seed: int, devices: tuple[str, ...]) -> Plan:
+    """Cases and expected outcomes of every exercise, in the contract's function order."""
+    by_name: dict[str, ExerciseSpec] = {}
+    for ex in exercises:
+        if ex.function in by_name:
+            raise AlrError(f"{ex.function} is graded twice in the course; keep one exercise")
+        if ex.function not in FUNCTION_MODULE:
+            raise AlrError(f"{ex.function!r} is not a graded function")
+        by_name[ex.function] = ex
+    cases, expected, points = {}, {}, {}
+    for name in FUNCTION_MODULE:
+        if name not in by_name:
+            continue
+        ex = by_name[name]
+        cases[name] = tuple(expand_exercise(ex, seed=seed, devices=devices))
+        points[name] = float(ex.points)
+        for case in cases[name]:
+            expected[case.case_id] = run_reference(case)
+    return Plan(seed, devices, cases, expected, points)
