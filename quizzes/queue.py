@@ -12,7 +12,8 @@ generalisation), then P(known) <- P(known | obs) + (1 - P(known | obs)) p_learn.
 in y and in the prior, so a new correct answer never lowers P(known). A concept is mastered once
 P(known) >= 0.95 (and stays mastered: later lapses are FSRS "Again" reviews).
 
-Retention (`fsrs`, default parameters, desired retention 0.9, fuzzing off): from the observation
+Retention (`fsrs`, default parameters, desired retention 0.9, fuzzing off, no intra-day learning
+steps, so every interval is whole days as a course's reviews are): from the observation
 that masters a concept on, each observation is an FSRS review with rating Good (frac >= 0.9),
 Hard (0.6 <= frac < 0.9) or Again (frac < 0.6). Easy is never given.
 
@@ -61,7 +62,12 @@ class BktParams:
 
 
 BKT = BktParams()
-_SCHEDULER = Scheduler(desired_retention=DESIRED_RETENTION, enable_fuzzing=False)
+_SCHEDULER = Scheduler(
+    desired_retention=DESIRED_RETENTION,
+    learning_steps=(),
+    relearning_steps=(),
+    enable_fuzzing=False,
+)
 
 
 def bkt_update(p: float, y: float, guess: float, params: BktParams = BKT) -> float:
