@@ -13,6 +13,7 @@ from autograder.class_report import page, plots
 from autograder.class_report.load import ReportError, StudentResult, read_results
 from autograder.class_report.quizstats import (
     SkillChecks,
+    queues_section,
     quiz_reasons,
     read_skill_checks,
     skill_checks_section,
@@ -75,7 +76,7 @@ def render(results_dir: Path, out_file: Path) -> tuple[str, Report]:
     """The report's HTML for `results_dir`, with feedback links relative to `out_file`."""
     students = read_results(results_dir)
     stats = result_stats(students)
-    checks: SkillChecks = read_skill_checks(results_dir / "quizzes", results_dir / "queues")
+    checks: SkillChecks = read_skill_checks(results_dir)
     flagged = attention(students, quiz_reasons(checks, [s.student for s in students]))
     links = _links(students, results_dir, out_file)
     body = "".join(
@@ -89,6 +90,7 @@ def render(results_dir: Path, out_file: Path) -> tuple[str, Report]:
                 MISCONCEPTIONS_PER_FUNCTION,
             ),
             skill_checks_section(checks),
+            queues_section(checks),
             page.attention_section(flagged, links),
             page.students_section(stats, links),
             page.footer(stats),

@@ -202,7 +202,8 @@ def header(stats: ResultStats, n_attention: int) -> str:
         "</p></header><main>"
         '<nav><a href="#modules">Modules</a><a href="#functions">Functions</a>'
         '<a href="#misconceptions">Misconceptions</a><a href="#skill-checks">Skill checks</a>'
-        '<a href="#attention">Attention</a><a href="#students">All students</a></nav>'
+        '<a href="#queues">Queues</a><a href="#attention">Attention</a>'
+        '<a href="#students">All students</a></nav>'
         '<section id="overview"><div class="cards">'
         + "".join(f'<div class="card"><b>{esc(v)}</b>{esc(k)}</div>' for k, v in cards)
         + "</div></section>"

@@ -1,13 +1,18 @@
 """Skill-check results per question (which options students pick) and practice-queue load.
 
-Reads `DIR/quizzes/<student>.json` (quiz scores) and `DIR/queues/<student>.json` (practice
-queues) when present. Per question q and option o:
+Reads, when present, the folders the quiz commands write into a results folder:
 
-    picks(q, o) = number of students whose recorded answer to q includes o
+    DIR/quizzes/<student>.json   quiz scores (schema "alr-quiz-score/1"): per question id, module,
+                                 score, max_score, correct
+    DIR/answers/<student>.jsonl  synced answers (schema "alr-answer/1"): the option(s) picked
+    DIR/queues/<student>.json    practice queues (schema "alr-queue/1"): entries with a kind
 
-and a question's mean score is sum(score) / sum(max_score) over the students who answered it.
-Option texts and which options are correct come from the score files' own records; the course's
-quiz bank fills in texts the score files do not carry.
+Per question q and option o, counting each student's latest answer to q only:
+
+    picks(q, o) = number of students whose latest response to q is o (or includes o)
+
+and a question's mean score is sum(score) / sum(max_score) over the students scored on it.
+Which options are correct, and their texts, come from the course's quiz files.
 """
 
 from __future__ import annotations
@@ -34,14 +39,12 @@ QUIZ_ATTENTION_BELOW = 0.5
 
 @dataclass(frozen=True)
 class Answer:
-    """One student's recorded answer to one question."""
+    """One student's scored answer to one question (the latest valid one)."""
 
     question: str
     module: str
-    picked: tuple[str, ...]  # option ids (empty for numeric answers)
     score: float
     max_score: float
-    correct: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,24 +66,14 @@ class QuestionStats:
     mean: float
     picks: tuple[tuple[str, int, bool], ...]  # (option id, students, correct)
     texts: Mapping[str, str] = field(default_factory=dict)
-    stem: str = ""
 
 
 @dataclass(frozen=True)
 class SkillChecks:
     scores: tuple[QuizScore, ...]
     questions: tuple[QuestionStats, ...]
-    queue_lengths: Mapping[str, int] = field(default_factory=dict)
-
-
-def _picked(path: Path, where: str, value: Any) -> tuple[str, ...]:
-    if value is None or isinstance(value, int | float) and not isinstance(value, bool):
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(
-        get_text(path, f"{where}[{i}]", v) for i, v in enumerate(get_list(path, where, value))
-    )
+    to_learn: tuple[tuple[str, int], ...] = ()  # concept -> students with it to learn
+    queues: int = 0
 
 
 def read_quiz_score(path: Path) -> QuizScore:
@@ -90,19 +83,30 @@ def read_quiz_score(path: Path) -> QuizScore:
     for i, raw in enumerate(get_list(path, "questions", data.get("questions"))):
         where = f"questions[{i}]"
         q = get_object(path, where, raw)
-        qid = get_text(path, f"{where}.id", q.get("id"))
         answers.append(
             Answer(
-                question=qid,
-                module=get_text(path, f"{where}.module", q.get("module", qid.split(".check")[0])),
-                picked=_picked(path, f"{where}.answer", q.get("answer")),
+                question=get_text(path, f"{where}.id", q.get("id")),
+                module=get_text(path, f"{where}.module", q.get("module")),
                 score=get_number(path, f"{where}.score", q.get("score")),
                 max_score=get_number(path, f"{where}.max_score", q.get("max_score")),
-                correct=_picked(path, f"{where}.correct", q.get("correct")),
             )
         )
-    student = get_text(path, "student", data.get("student", path.stem))
-    return QuizScore(student, tuple(answers))
+    return QuizScore(get_text(path, "student", data.get("student")), tuple(answers))
+
+
+def latest_responses(answers_dir: Path) -> dict[str, dict[str, tuple[str, ...]]]:
+    """question id -> student -> option ids of that student's latest choice answer."""
+    from quizzes.store import read_answer_file
+
+    out: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for path in sorted(answers_dir.glob("*.jsonl")):
+        records, _ = read_answer_file(path)
+        for r in sorted(records, key=lambda r: (r.answered_at, r.event_id)):
+            if isinstance(r.response, str):
+                out[r.question][r.student] = (r.response,)
+            elif isinstance(r.response, list):
+                out[r.question][r.student] = tuple(r.response)
+    return out
 
 
 def _catalog() -> dict[str, Any]:
@@ -115,21 +119,26 @@ def _catalog() -> dict[str, Any]:
         return {}
 
 
-def question_stats(scores: Sequence[QuizScore]) -> tuple[QuestionStats, ...]:
-    """Per question (sorted by id): answers, mean score, and picks per option."""
+def question_stats(
+    scores: Sequence[QuizScore], responses: Mapping[str, Mapping[str, tuple[str, ...]]]
+) -> tuple[QuestionStats, ...]:
+    """Per question (quiz-file order, then id): students scored, mean score, picks per option."""
     catalog = _catalog()
+    scored = {s.student for s in scores}
     by_q: dict[str, list[Answer]] = defaultdict(list)
     for s in scores:
         for a in s.answers:
             by_q[a.question].append(a)
+    rank = {qid: i for i, qid in enumerate(catalog)}
     out = []
-    for qid in sorted(by_q):
+    for qid in sorted(by_q, key=lambda q: (rank.get(q, len(rank)), q)):
         answers = by_q[qid]
         known = catalog.get(qid)
-        counts = Counter(o for a in answers for o in a.picked)
-        correct = set(known.correct_ids if known else ()) | {o for a in answers for o in a.correct}
+        picked = responses.get(qid, {})
+        counts = Counter(o for st, opts in picked.items() if st in scored for o in opts)
         options = list(known.option_ids) if known else []
         options += sorted(set(counts) - set(options))
+        correct = set(known.correct_ids) if known else set()
         top = sum(a.max_score for a in answers)
         out.append(
             QuestionStats(
@@ -139,27 +148,40 @@ def question_stats(scores: Sequence[QuizScore]) -> tuple[QuestionStats, ...]:
                 mean=sum(a.score for a in answers) / top if top else 0.0,
                 picks=tuple((o, counts.get(o, 0), o in correct) for o in options),
                 texts={o.id: o.text for o in known.options} if known else {},
-                stem=known.stem if known else "",
             )
         )
     return tuple(out)
 
 
-def _queue_length(path: Path) -> int:
+def _to_learn(path: Path) -> list[str]:
+    """The concepts a queue file lists with kind "learn"."""
     data = get_object(path, "", read_json(path))
-    return len(get_list(path, "entries", data.get("entries")))
+    concepts = []
+    for i, raw in enumerate(get_list(path, "entries", data.get("entries"))):
+        entry = get_object(path, f"entries[{i}]", raw)
+        if entry.get("kind") == "learn":
+            concepts.append(get_text(path, f"entries[{i}].concept", entry.get("concept")))
+    return concepts
 
 
-def read_skill_checks(quiz_dir: Path, queue_dir: Path) -> SkillChecks:
-    """Quiz scores and queue lengths from their folders (missing folders: nothing to show)."""
-    scores = tuple(read_quiz_score(p) for p in sorted(quiz_dir.glob("*.json")) if quiz_dir.is_dir())
+def read_skill_checks(results_dir: Path) -> SkillChecks:
+    """Quiz scores, answers and queues of a results folder (absent folders: nothing to show)."""
+    paths = sorted((results_dir / "quizzes").glob("*.json"))
+    scores = tuple(read_quiz_score(p) for p in paths)
     seen: dict[str, Path] = {}
-    for s, p in zip(scores, sorted(quiz_dir.glob("*.json")), strict=False):
-        if s.student in seen:
-            raise fail(p, "student", f"{s.student!r} also scored in {seen[s.student].name}")
-        seen[s.student] = p
-    queues = {p.stem: _queue_length(p) for p in sorted(queue_dir.glob("*.json"))}
-    return SkillChecks(scores, question_stats(scores), queues)
+    for score, path in zip(scores, paths, strict=True):
+        if score.student in seen:
+            raise fail(path, "student", f"{score.student!r} also scored in {seen[score.student]}")
+        seen[score.student] = path
+    responses = latest_responses(results_dir / "answers")
+    queues = sorted((results_dir / "queues").glob("*.json"))
+    learn = Counter(c for p in queues for c in set(_to_learn(p)))
+    return SkillChecks(
+        scores,
+        question_stats(scores, responses),
+        tuple(sorted(learn.items(), key=lambda kv: (-kv[1], kv[0]))),
+        len(queues),
+    )
 
 
 def quiz_reasons(checks: SkillChecks, students: Sequence[str]) -> dict[str, list[str]]:
@@ -213,10 +235,18 @@ def skill_checks_section(checks: SkillChecks) -> str:
                 ]
             )
         parts.append(page.table(["question", "answered", "mean", "distractors picked"], rows))
-    if checks.queue_lengths:
-        lengths = sorted(checks.queue_lengths.values())
-        parts.append(
-            f"<p>Practice queues: {len(lengths)} written, median length "
-            f"{lengths[len(lengths) // 2]} entries, longest {lengths[-1]}.</p>"
-        )
     return "".join(parts) + "</section>"
+
+
+def queues_section(checks: SkillChecks) -> str:
+    """Which concepts the practice queues send the most students to learn."""
+    head = '<section id="queues"><h2>Practice queues</h2>'
+    if not checks.queues:
+        return head + "<p>No practice queues here (<code>queues/</code>).</p></section>"
+    rows = [[f"<code>{page.esc(c)}</code>", f"#{n}"] for c, n in checks.to_learn]
+    return (
+        head + f"<p>{checks.queues} queues. Concepts the queues send students to learn (not yet "
+        "mastered, prerequisites mastered), most students first:</p>"
+        + page.table(["concept", "students"], rows)
+        + "</section>"
+    )

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 from collections import defaultdict
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from click.testing import CliRunner
 
 from autograder.class_report import ReportError, build_report
 from course.cli import main
+from quizzes.api import score_answers, write_queues
+from quizzes.bank import load_quizzes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "report"
 HOSTILE_ID = "mallory<script>alert('x')</script>"
@@ -35,11 +38,14 @@ def _chromium() -> str | None:
 def class_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the fixture class with one feedback page, and its report."""
     root = tmp_path_factory.mktemp("class")
-    shutil.copytree(FIXTURES / "results", root / "results")
-    (root / "results" / "feedback").mkdir(exist_ok=True)
-    (root / "results" / "feedback" / "alice.html").write_text("<p>feedback</p>")
-    build_report(results_dir=root / "results")
-    return root / "results"
+    results = root / "results"
+    shutil.copytree(FIXTURES / "results", results)
+    (results / "feedback").mkdir(exist_ok=True)
+    (results / "feedback" / "alice.html").write_text("<p>feedback</p>")
+    score_answers(answers=[results / "answers"], out=results)
+    write_queues(results=results)
+    build_report(results_dir=results)
+    return results
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +125,46 @@ def test_same_results_give_the_same_bytes(class_dir: Path, tmp_path: Path) -> No
     first = (tmp_path / "a" / "report.html").read_bytes()
     assert first == (tmp_path / "b" / "report.html").read_bytes()
     assert b"/feedback/alice.html" in first  # the link is relative to where the report is
+
+
+def _latest_picks() -> dict[str, dict[str, int]]:
+    """question -> option -> students whose latest answer picked it, from the answer files."""
+    latest: dict[tuple[str, str], tuple[str, str]] = {}
+    for path in sorted((FIXTURES / "results" / "answers").glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            a = json.loads(line)
+            key = (a["student"], a["question"])
+            if key not in latest or a["answered_at"] > latest[key][0]:
+                latest[key] = (a["answered_at"], a["response"])
+    picks: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (_, question), (_, option) in latest.items():
+        picks[question][option] += 1
+    return picks
+
+
+def test_distractor_counts_follow_each_students_latest_answer(html: str) -> None:
+    """Per question, the distractors row counts students whose latest answer picked it
+    (bob's earlier, changed answer to 3.1.check.term is not counted)."""
+    catalog = {q.id: q for q in load_quizzes().questions}
+    section = html.split('id="skill-checks"')[1].split("</section>")[0]
+    picks = _latest_picks()
+    assert len(picks) == 8
+    for qid, options in picks.items():
+        row = re.search(rf"<code>{re.escape(qid)}</code></td>(.*?)</tr>", section)
+        assert row, qid
+        for option, n in options.items():
+            text = html_escape(catalog[qid].option(option).text)
+            if option in catalog[qid].correct_ids:
+                assert f"<code>{option}</code> {text}" not in row[1]
+            else:
+                assert f"<code>{option}</code> {text} ({n})" in row[1], (qid, option, n)
+
+
+def test_students_without_or_with_weak_skill_checks_need_attention(html: str) -> None:
+    section = html.split('id="attention"')[1].split("</section>")[0]
+    grace = section.split(">grace<")[1].split("</tr>")[0]
+    assert "took no skill check" in grace
+    assert "skill checks 25% correct" in section  # dave: 6 of 8 wrong
 
 
 def _result(tmp_path: Path, doc: object, name: str = "x.json") -> Path:
@@ -235,12 +281,13 @@ def test_report_renders_with_its_plots_in_headless_chromium(class_dir: Path, tmp
         "functions",
         "misconceptions",
         "skill-checks",
+        "queues",
         "attention",
         "students",
         "provenance",
     ]
     plots = {p[0]: p[1:] for p in attrs["plots"]}
-    assert {"modules", "functions", "misconceptions"} <= set(plots)
+    assert {"modules", "functions", "misconceptions", "quiz-3-1", "quiz-4-1"} <= set(plots)
     for key, (width, height, shapes) in plots.items():
         assert width >= 300 and height >= 100 and shapes >= 5, (key, width, height, shapes)
     assert attrs["scripts"] == 1 and attrs["images"] == 0 and attrs["hostile"] is True
