@@ -1,4 +1,4 @@
-"""Per-slot control groups (L2): a memory limit, a pids limit, and a kill switch.
+"""Per-slot control groups (L2): a memory limit, a pids limit, a kill switch, one core of CPU.
 
 Works with cgroup v2 (`memory.max`, `pids.max`, `cgroup.kill`) and with the hybrid v1 layout
 (`memory/.../memory.limit_in_bytes`, `pids/.../pids.max`, plus the v2 `unified` hierarchy for
@@ -36,7 +36,7 @@ def _mounts() -> dict[str, Path]:
             out.setdefault("", Path(mnt))
         elif fstype == "cgroup":
             for opt in opts.split(","):
-                if opt in ("memory", "pids"):
+                if opt in ("memory", "pids", "cpu"):
                     out[opt] = Path(mnt)
     return out
 
@@ -75,6 +75,24 @@ class SlotCgroups:
                 pass
 
 
+def _cpu_quota_v1(name: str, made: list[Path]) -> None:
+    """Optional: at most one core per slot (a multithreaded hog cannot starve its neighbours)."""
+    mounts, own = _mounts(), _own_paths()
+    if "cpu" not in mounts:
+        return
+    d = mounts["cpu"] / own.get("cpu", "/").lstrip("/") / name
+    try:
+        d.mkdir()
+    except OSError:
+        return
+    made.append(d)
+    try:
+        (d / "cpu.cfs_period_us").write_text("100000")
+        (d / "cpu.cfs_quota_us").write_text("100000")
+    except OSError:
+        pass
+
+
 def _layout() -> tuple[Path, Path, Path | None, bool] | None:
     """(memory parent, pids parent, v2 parent or None, pure v2?) under our own cgroups."""
     mounts, own = _mounts(), _own_paths()
@@ -89,6 +107,10 @@ def _layout() -> tuple[Path, Path, Path | None, bool] | None:
             enabled = (v2_parent / "cgroup.subtree_control").read_text().split()
             if not {"memory", "pids"} <= set(enabled):
                 (v2_parent / "cgroup.subtree_control").write_text("+memory +pids")
+            try:
+                (v2_parent / "cgroup.subtree_control").write_text("+cpu")
+            except OSError:
+                pass
         except OSError:
             return None
         return v2_parent, v2_parent, v2_parent, True
@@ -123,6 +145,7 @@ def create(name: str, *, memory_mb: int, pids: int) -> SlotCgroups | None:
             made.append(d)
         (mem / "memory.limit_in_bytes").write_text(str(memory_mb << 20))
         (pid / "pids.max").write_text(str(pids))
+        _cpu_quota_v1(name, made)
         kill = None
         if v2_parent is not None:
             try:
