@@ -96,19 +96,28 @@ def result_events(doc: dict[str, Any], mtime: datetime) -> list[Event]:
     return events
 
 
-def quiz_events(doc: dict[str, Any], catalog: QuizCatalog) -> list[Event]:
-    """Events of one quiz score file's history."""
-    events = []
-    for h in doc.get("history") or []:
-        question = catalog.question(str(h.get("question")))
-        if question is None or not h.get("max_score"):
+def quiz_events(
+    doc: dict[str, Any], catalog: QuizCatalog, where: str = ""
+) -> tuple[list[Event], list[str]]:
+    """Events of one quiz score file's history, and a problem line per entry that is unusable."""
+    events, problems = [], []
+    history = doc.get("history")
+    if not isinstance(history, list):
+        return [], [f"{where}: no history list; not a quiz score file (alr quiz score writes them)"]
+    for i, h in enumerate(history):
+        try:
+            question = catalog.question(str(h["question"]))
+            if question is None:
+                raise ValueError(f"unknown question {h['question']!r}")
+            frac = min(1.0, max(0.0, float(h["score"]) / float(h["max_score"])))
+            when = parse_time(h["answered_at"])
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            problems.append(f"{where}: history[{i}]: {exc!r}; skipped")
             continue
-        frac = min(1.0, max(0.0, float(h["score"]) / float(h["max_score"])))
-        when = parse_time(h["answered_at"])
         events += [
             Event(when, c, f"quiz:{question.id}", Source.QUIZ, frac) for c in question.concepts
         ]
-    return events
+    return events, problems
 
 
 def _load_json(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -147,8 +156,7 @@ def read_results_dir(
         if doc is None:
             continue
         student = str(doc.get("student") or path.stem)
-        try:
-            by_student.setdefault(student, []).extend(quiz_events(doc, catalog))
-        except (ValueError, KeyError, TypeError) as exc:
-            problems.append(f"{path}: bad quiz score file ({exc}); skipped")
+        events, quiz_problems = quiz_events(doc, catalog, str(path))
+        by_student.setdefault(student, []).extend(events)
+        problems += quiz_problems
     return by_student, problems
