@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder.export.gradesheet import GradeSheet, grade_sheet
+from autograder.export.quiz_scores import load_quiz_totals
 from autograder.export.results import ResultFile, load_results
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "export"
@@ -31,6 +33,12 @@ def assert_golden(name: str, text: str) -> None:
 @pytest.fixture
 def results() -> tuple[ResultFile, ...]:
     return load_results([RESULTS])
+
+
+@pytest.fixture
+def sheet(results: tuple[ResultFile, ...]) -> GradeSheet:
+    """The fixture results and skill-check scores as one grade table."""
+    return grade_sheet(results, load_quiz_totals([RESULTS]), titles=TITLES)
 
 
 @pytest.fixture

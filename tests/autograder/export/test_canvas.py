@@ -10,17 +10,22 @@ import pytest
 
 from autograder.export.canvas import export_canvas
 from autograder.export.gradesheet import grade_sheet
+from autograder.export.quiz_scores import load_quiz_totals
 from autograder.export.results import ResultFile
 from course.errors import ExportError
 
-from .conftest import FIXTURES, TITLES, assert_golden
+from .conftest import FIXTURES, RESULTS, TITLES, assert_golden
 
 ROSTER = FIXTURES / "canvas-roster.csv"
 
 
 def _export(results: tuple[ResultFile, ...], tmp_path: Path) -> tuple[str, object]:
     out = tmp_path / "canvas.csv"
-    report = export_canvas(sheet=grade_sheet(results, titles=TITLES), roster=ROSTER, out=out)
+    report = export_canvas(
+        sheet=grade_sheet(results, load_quiz_totals([RESULTS]), titles=TITLES),
+        roster=ROSTER,
+        out=out,
+    )
     return out.read_bytes().decode("utf-8"), report
 
 
@@ -47,13 +52,14 @@ def test_canvas_csv_follows_the_importer_rules(
         "Section",
         "3.1 Geometry of RMSProp",
         "4.1 Bias correction",
+        "Skill checks (5103)",
     ]
-    assert rows[1] == ["Points Possible", "", "", "", "", "6", "6"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "6", "6", "8"]
     by_id = {r[1]: r for r in rows[2:]}
     assert set(by_id) == {"101", "bob", "103"}  # matched by ID, ID, SIS User ID
-    assert by_id["101"][5:] == ["6", "6"]
-    assert by_id["bob"][5:] == ["4", "4.5"]
-    assert by_id["103"][5:] == ["5", ""]  # carol has no 4.1 result: blank, not 0
+    assert by_id["101"][5:] == ["6", "6", "7"]
+    assert by_id["bob"][5:] == ["4", "4.5", "2"]  # skill checks: 2 of 8 (4.1's unanswered)
+    assert by_id["103"][5:] == ["5", "", ""]  # carol has no 4.1 result: blank, not 0
     assert by_id["103"][0].startswith("'=HYPERLINK(")  # formula neutralised
 
 
@@ -75,9 +81,17 @@ def test_assignment_ids_come_from_the_roster(
         ROSTER.read_text().replace("Module 3.1 (5101)", "3.1 Geometry of RMSProp (5101)")
     )
     out = tmp_path / "c.csv"
-    export_canvas(sheet=grade_sheet(results, titles=TITLES), roster=roster, out=out)
+    export_canvas(
+        sheet=grade_sheet(results, load_quiz_totals([RESULTS]), titles=TITLES),
+        roster=roster,
+        out=out,
+    )
     header = next(csv.reader(io.StringIO(out.read_text())))
-    assert header[5:] == ["3.1 Geometry of RMSProp (5101)", "4.1 Bias correction"]
+    assert header[5:] == [
+        "3.1 Geometry of RMSProp (5101)",
+        "4.1 Bias correction",
+        "Skill checks (5103)",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,7 @@ class _LineItem(BaseHTTPRequestHandler):
 def line_item() -> Iterator[tuple[str, type[_LineItem]]]:
     handler = type("Handler", (_LineItem,), {"received": [], "status": 200})
     server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/lti/line_items/7", handler
     server.shutdown()

@@ -10,16 +10,21 @@ import pytest
 
 from autograder.export.gradesheet import grade_sheet
 from autograder.export.moodle import export_moodle
+from autograder.export.quiz_scores import load_quiz_totals
 from autograder.export.results import ResultFile
 from course.errors import ExportError
 
-from .conftest import FIXTURES, TITLES, assert_golden
+from .conftest import FIXTURES, RESULTS, TITLES, assert_golden
 
 ROSTER = FIXTURES / "email-roster.csv"
 
 
 def _export(results: tuple[ResultFile, ...], out: Path, roster: Path | None = ROSTER) -> str:
-    export_moodle(sheet=grade_sheet(results, titles=TITLES), out=out, roster=roster)
+    export_moodle(
+        sheet=grade_sheet(results, load_quiz_totals([RESULTS]), titles=TITLES),
+        out=out,
+        roster=roster,
+    )
     return out.read_bytes().decode("utf-8")
 
 
@@ -37,6 +42,8 @@ def test_moodle_csv_has_email_then_grade_and_feedback_per_item(
         "3.1 Geometry of RMSProp feedback",
         "4.1 Bias correction",
         "4.1 Bias correction feedback",
+        "Skill checks",
+        "Skill checks feedback",
     ]
     by_email = {r[0]: r for r in rows[1:]}
     assert set(by_email) == {"alice@school.example", "'+bob@school.example", "carol@school.example"}
@@ -44,7 +51,8 @@ def test_moodle_csv_has_email_then_grade_and_feedback_per_item(
     assert bob[1] == "4" and bob[3] == "4.5"
     assert "rmsprop_step 0/2 (looks like decoupled_instead_of_coupled)" in bob[2]
     carol = by_email["carol@school.example"]
-    assert carol[3:] == ["", ""]  # not graded: empty means "no grade" to Moodle
+    assert carol[3:] == ["", "", "", ""]  # not graded: empty means "no grade" to Moodle
+    assert by_email["alice@school.example"][5:] == ["7", "Skill checks: 7/8."]
     for row in rows[1:]:  # a non-numeric grade would abort Moodle's whole import
         for grade in row[1::2]:
             assert grade == "" or float(grade) >= 0
@@ -52,10 +60,15 @@ def test_moodle_csv_has_email_then_grade_and_feedback_per_item(
 
 def test_students_without_email_are_listed(results: tuple[ResultFile, ...], tmp_path: Path) -> None:
     report = export_moodle(
-        sheet=grade_sheet(results, titles=TITLES), out=tmp_path / "m.csv", roster=ROSTER
+        sheet=grade_sheet(results, load_quiz_totals([RESULTS]), titles=TITLES),
+        out=tmp_path / "m.csv",
+        roster=ROSTER,
     )
     assert report.unmatched == ("dave",)
-    report = export_moodle(sheet=grade_sheet(results, titles=TITLES), out=tmp_path / "m.csv")
+    report = export_moodle(
+        sheet=grade_sheet(results, load_quiz_totals([RESULTS]), titles=TITLES),
+        out=tmp_path / "m.csv",
+    )
     assert report.unmatched == ("alice", "bob", "carol", "dave")  # ids are not emails
 
 
