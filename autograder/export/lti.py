@@ -14,7 +14,6 @@ with s = sum of the student's module scores and M = sum of their maxima (or one 
 from __future__ import annotations
 
 import json
-import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,7 +26,7 @@ from pylti1p3.grade import Grade
 
 from autograder.export.files import atomic_write
 from autograder.export.gradesheet import module_feedback
-from autograder.export.results import ResultFile, module_grades
+from autograder.export.results import ResultFile, module_grades, total
 from course.errors import ExportError
 from solutions.contract import MODULE_IDS
 
@@ -64,8 +63,8 @@ def render_scores(
         grades = [g for m, g in per_module.items() if module is None or m == module]
         if not grades:
             continue
-        given = round(math.fsum(g.score for g in grades), 6)
-        maximum = round(math.fsum(g.max_score for g in grades), 6)
+        given = total(g.score for g in grades)
+        maximum = total(g.max_score for g in grades)
         if maximum <= 0:
             raise ExportError(f"{grades[0].source}: maximum score is 0; AGS needs scoreMaximum > 0")
         grade = (

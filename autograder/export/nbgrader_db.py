@@ -4,12 +4,12 @@ The nbgrader course names follow the build: module 3.1 is assignment `module-3-1
 `module-3-1`, and graded function f has the autograder test cell `test_<f>`. For every student
 and module in the results:
 
-    auto_score(test_<f>) = sum of the scores of the tests of f,
+    auto_score(test_<f>) = points(test_<f>) * (sum of f's test scores) / (sum of their maxima),
 
 written through `nbgrader.api.Gradebook` (students and submissions are created when missing).
 Everything is checked before anything is written: each assignment, notebook and test cell must
 exist (created by `nbgrader generate_assignment`) and each cell's points must equal the
-function's maximum in the results.
+function's maximum in the results (to 1e-3: result files round each test to 6 places).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder.export.results import ResultFile, module_grades
+from autograder.export.results import ResultFile, module_grades, total
 from course.errors import ExportError
 
 
@@ -66,8 +66,8 @@ def cell_scores(results: Sequence[ResultFile]) -> tuple[CellScore, ...]:
                         student=student,
                         assignment=nbgrader_name(module),
                         cell=f"test_{function}",
-                        score=round(math.fsum(t.score for t in tests), 6),
-                        max_score=round(math.fsum(t.max_score for t in tests), 6),
+                        score=total(t.score for t in tests),
+                        max_score=total(t.max_score for t in tests),
                         source=grade.source,
                     )
                 )
@@ -99,7 +99,7 @@ def _check_cells(gb: Gradebook, url: str, scores: Sequence[CellScore]) -> None:
                 f"{url}: {score.assignment}.ipynb has no grade cell {score.cell!r} (graded in"
                 f" {score.source}); regenerate the assignment from the current course"
             )
-        if not math.isclose(points, score.max_score, rel_tol=1e-9, abs_tol=1e-9):
+        if not math.isclose(points, score.max_score, rel_tol=1e-6, abs_tol=1e-3):
             raise ExportError(
                 f"{url}: cell {score.cell!r} of {score.assignment} is worth {points:g} points but"
                 f" {score.source} grades it out of {score.max_score:g}; regenerate the"
@@ -124,6 +124,7 @@ def export_nbgrader(
                 gb.add_submission(assignment, student)
         for score in scores:
             grade = gb.find_grade(score.cell, score.assignment, score.assignment, score.student)
-            grade.auto_score = score.score
+            fraction = score.score / score.max_score if score.max_score > 0 else 0.0
+            grade.auto_score = round(fraction * grade.max_score, 6)
         gb.db.commit()
     return scores

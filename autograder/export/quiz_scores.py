@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.export.gradesheet import QuizTotal
-from autograder.export.results import MAX_RESULT_BYTES, check_number
+from autograder.export.results import MAX_RESULT_BYTES, check_number, total
 from course.errors import ExportError
 from solutions.contract import MODULE_IDS
 
@@ -92,8 +92,8 @@ def load_quiz_totals(
     missing = [m for m in modules if m not in points]
     if missing:
         raise ExportError(f"skill checks answered for module(s) {missing} that have no quiz file")
-    max_score = round(math.fsum(points[m] for m in modules), 6)
+    max_score = total(points[m] for m in modules)
     return tuple(
-        QuizTotal(student, round(math.fsum(scores.values()), 6), max_score, path)
+        QuizTotal(student, total(scores.values()), max_score, path)
         for student, (path, scores) in sorted(found.items())
     )
