@@ -168,6 +168,6 @@ def write_queues(
             problems.append(f"{exc}; no queue written for it")
             continue
         path = (out or results) / "queues" / f"{student}.json"
-        write_atomic(path, queue_json(build_queue(student, events, catalog, now)))
+        write_atomic(path, queue_json(build_queue(student, events, catalog, now)), durable=False)
         written.append(path)
     return Written(tuple(written), tuple(problems)), now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import random
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -52,12 +53,16 @@ def _ask(question: Question, stem: str) -> Any:
 @click.option("--bank", is_flag=True, help="Practice-bank questions instead of the skill check.")
 @click.option("--count", type=click.IntRange(min=1), help="How many bank questions (default all).")
 @click.option("--student", default=None, help="Your id as the course knows you (default: login).")
+@click.option("--seed", type=int, default=None, help="Fix the question order and generated values.")
 @_STORE
-def take(module: str, bank: bool, count: int | None, student: str | None, store: Path) -> None:
+def take(
+    module: str, bank: bool, count: int | None, student: str | None, seed: int | None, store: Path
+) -> None:
     """Answer MODULE's skill check (or practice bank) here; each answer is saved as you go."""
     student = student or os.environ.get("ALR_STUDENT") or getpass.getuser()
     catalog = load_quizzes()
-    sitting = api.questions_to_take(catalog, module, bank=bank, count=count)
+    rng = random.Random(seed) if seed is not None else None
+    sitting = api.questions_to_take(catalog, module, bank=bank, count=count, rng=rng)
     score = total = 0.0
     for i, (question, seed) in enumerate(sitting, 1):
         stem = question.instantiate(seed).stem if seed is not None else question.stem

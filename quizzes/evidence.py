@@ -2,12 +2,12 @@
 
 Sources:
 - grading results `RESULTS_DIR/*.json` (Gradescope results.json with `tests[].tags =
-  [module, function, diagnosis?]` and `tests[].extra_data.function`): every test with
-  max_score > 0 gives one event per concept of its function (`FUNCTION_CONCEPTS`), fraction
-  score/max_score, item "exercise:<function>"; a test whose diagnosis names a misconception also
-  gives a 0 event for that misconception's concept (`DIAGNOSIS_CONCEPTS`), unless it is the same
-  concept. Time: top-level `extra_data.graded_at`, else the test's `extra_data.graded_at`, else
-  the result file's modification time (whole seconds, UTC).
+  [module, function, diagnosis?]` and `tests[].extra_data.function`): the tests of one function
+  (max_score > 0) give one event per concept of the function (`FUNCTION_CONCEPTS`) with fraction
+  sum(score)/sum(max_score), item "exercise:<function>"; a failed test whose diagnosis names a
+  misconception also gives one 0 event for that misconception's concept (`DIAGNOSIS_CONCEPTS`),
+  unless the function already covers it. Time: top-level `extra_data.graded_at`, else the
+  test's `extra_data.graded_at`, else the result file's modification time (whole seconds, UTC).
 - quiz scores `RESULTS_DIR/quizzes/*.json` ("alr-quiz-score/1"): every entry of `history` gives
   one event per concept of its question, item "quiz:<question id>", at `answered_at`.
 
@@ -44,12 +44,11 @@ class Event:
     frac: float
 
 
-def _graded_at(doc: dict[str, Any], test: dict[str, Any], fallback: datetime) -> datetime:
-    for holder in (doc, test):
-        extra = holder.get("extra_data")
-        if isinstance(extra, dict) and isinstance(extra.get("graded_at"), str):
-            return parse_time(extra["graded_at"])
-    return fallback
+def _graded_at(holder: dict[str, Any]) -> datetime | None:
+    extra = holder.get("extra_data")
+    if isinstance(extra, dict) and isinstance(extra.get("graded_at"), str):
+        return parse_time(extra["graded_at"])
+    return None
 
 
 def _function_of(test: dict[str, Any]) -> str | None:
@@ -72,7 +71,9 @@ def _diagnosis_of(test: dict[str, Any]) -> str | None:
 
 def result_events(doc: dict[str, Any], mtime: datetime) -> list[Event]:
     """Events of one grading result (see the module docstring)."""
-    events = []
+    doc_time = _graded_at(doc)
+    totals: dict[tuple[str, datetime], list[float]] = {}  # (function, time) -> [score, max]
+    wrong: set[tuple[str, datetime, str]] = set()
     for test in doc.get("tests") or []:
         if not isinstance(test, dict):
             continue
@@ -86,14 +87,20 @@ def result_events(doc: dict[str, Any], mtime: datetime) -> list[Event]:
             continue
         if max_score <= 0:
             continue
-        when = _graded_at(doc, test, mtime)
-        frac = min(1.0, max(0.0, float(score) / float(max_score)))
-        concepts = FUNCTION_CONCEPTS[fn]
-        events += [Event(when, c, f"exercise:{fn}", Source.EXERCISE, frac) for c in concepts]
-        wrong = DIAGNOSIS_CONCEPTS.get(_diagnosis_of(test) or "")
-        if wrong and wrong not in concepts and frac < 1.0:
-            events.append(Event(when, wrong, f"exercise:{fn}", Source.EXERCISE, 0.0))
-    return events
+        when = doc_time or _graded_at(test) or mtime
+        total = totals.setdefault((fn, when), [0.0, 0.0])
+        total[0] += min(float(max_score), max(0.0, float(score)))
+        total[1] += float(max_score)
+        concept = DIAGNOSIS_CONCEPTS.get(_diagnosis_of(test) or "")
+        if concept and concept not in FUNCTION_CONCEPTS[fn] and score < max_score:
+            wrong.add((fn, when, concept))
+    events = [
+        Event(when, c, f"exercise:{fn}", Source.EXERCISE, got / out)
+        for (fn, when), (got, out) in totals.items()
+        for c in FUNCTION_CONCEPTS[fn]
+    ]
+    events += [Event(when, c, f"exercise:{fn}", Source.EXERCISE, 0.0) for fn, when, c in wrong]
+    return sorted(events, key=lambda e: (e.time, e.concept, e.item, e.frac))
 
 
 def quiz_events(

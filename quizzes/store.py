@@ -184,15 +184,20 @@ def append_answers(store: Path, records: Iterable[AnswerRecord]) -> Path | None:
     return path
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` via a fsynced temp file in the same folder and os.replace."""
+def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write `text` to `path` via a temp file in the same folder and os.replace.
+
+    Readers see the old file or the new one, never a part. `durable` also fsyncs the temp file
+    first (answers, scores); derived files that are rebuilt from their inputs (queues) skip it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
