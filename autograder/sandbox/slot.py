@@ -34,6 +34,7 @@ BOOT = (
     "del sys.path[0];k.main(w,p,c,json.loads(sys.argv[2]))"
 )
 START_TIMEOUT_S = 180.0
+SETTLE_S = 5.0
 ENV = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
@@ -88,10 +89,11 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def kill_tree(root: int) -> None:
-    """Stop, then kill, a process and every descendant, until none is left."""
+def kill_tree(root: int, *, keep_root: bool = False) -> None:
+    """Stop, then kill, every descendant of a process (and the process unless keep_root),
+    until none is left."""
     for _ in range(50):
-        pids = [root, *_descendants(root)]
+        pids = _descendants(root) if keep_root else [root, *_descendants(root)]
         alive = [p for p in pids if Path(f"/proc/{p}").exists()]
         if not alive:
             return
@@ -103,6 +105,25 @@ def kill_tree(root: int) -> None:
                     pass
         if alive == [root]:
             return
+
+
+def _find_worker(root: int) -> int | None:
+    """The host pid of an idle worker: the deepest process at or below `root` whose command
+    line runs it (bubblewrap's own processes carry the same command line above it)."""
+    best: tuple[int, int] | None = None
+    for pid in [root, *_descendants(root)]:
+        try:
+            if b"_alr_sandbox_worker" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+        except OSError:
+            continue
+        depth, p = 0, pid
+        while p != root and depth < 64:
+            stat = Path(f"/proc/{p}/stat").read_bytes()
+            p, depth = int(stat[stat.rfind(b")") + 2 :].split()[1]), depth + 1
+        if best is None or depth > best[0]:
+            best = (depth, pid)
+    return best[1] if best else None
 
 
 class Slot:
@@ -118,6 +139,7 @@ class Slot:
         self.cg: cgroups.SlotCgroups | None = None
         self.starts = 0
         self.ready = False
+        self.worker_pid: int | None = None
         if config.cgroups:
             name = f"alr-{os.getpid()}-{index}-{time.monotonic_ns() % 10**9}"
             self.cg = cgroups.create(
@@ -208,6 +230,7 @@ class Slot:
             ready = b""
         self.sock.settimeout(None)
         self.ready = bool(ready)
+        self.worker_pid = _find_worker(self.proc.pid) if ready and self.proc else None
         if not ready:
             self.stop()
             tail = (Path(self.config.host_dir) / f"worker{self.index}.log").read_text()[-800:]
@@ -248,9 +271,35 @@ class Slot:
         raw = self._exchange(frame)
         if self.cg is not None and self.cg.oom_kills() > oom_before:
             raw.oom = True
-        if raw.timed_out or raw.oversize or raw.worker_died or raw.oom:
+        if raw.timed_out or raw.oversize:
+            # kill the child and all it left; keep the warm worker if it reports back clean
+            if not self._settle(raw):
+                self.spawn()
+        elif raw.worker_died or raw.oom:
             self.spawn()  # recycle: kill the whole tree, start a fresh worker now
         return raw
+
+    def _settle(self, raw: RawRun) -> bool:
+        """Kill everything below the worker; True when the worker then reports within a grace
+        period (it has reaped and wiped: it can serve the next job)."""
+        if self.worker_pid is None or self.sock is None or raw.report is not None:
+            return raw.report is not None
+        kill_tree(self.worker_pid, keep_root=True)
+        self.sock.settimeout(SETTLE_S)
+        try:
+            msg = self.sock.recv(4096)
+        except OSError:
+            msg = b""
+        finally:
+            if self.sock is not None:
+                self.sock.settimeout(None)
+        if not msg:
+            return False
+        try:
+            raw.report = json.loads(msg)
+        except ValueError:
+            return False
+        return True
 
     def _exchange(self, frame: bytes) -> RawRun:
         assert self.sock is not None

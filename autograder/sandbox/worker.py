@@ -66,6 +66,10 @@ def main(wire: Any, program: Any, child: Any, cfg: dict[str, Any]) -> None:
     import torch
 
     torch.set_num_threads(1)
+    # The first op on a meta tensor with a Python scalar imports torch._dynamo (seconds): do it
+    # once here (an import, not an op) instead of in every child.
+    import torch._dynamo  # noqa: F401
+
     if cfg["seccomp"]:
         import pyseccomp  # noqa: F401 - warm import, used by each child
     _block_project(cfg["block"])
@@ -111,6 +115,7 @@ def _serve(
     _reap_descendants()
     _wipe(cfg, scratch)
     return {
+        "cleanup_s": time.monotonic() - t0 - elapsed,
         "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
         "cpu_s": usage.ru_utime + usage.ru_stime,
@@ -219,7 +224,15 @@ def _seccomp() -> None:
     for name in ("kexec_load", "init_module", "finit_module", "perf_event_open", "userfaultfd"):
         f.add_rule(deny, name)
     # CLONE_NEWUSER, NEWNS, NEWNET, NEWPID, NEWIPC, NEWUTS, NEWCGROUP: no new namespaces
-    for flag in (0x10000000, 0x00020000, 0x40000000, 0x20000000, 0x08000000, 0x04000000, 0x02000000):
+    for flag in (
+        0x10000000,
+        0x00020000,
+        0x40000000,
+        0x20000000,
+        0x08000000,
+        0x04000000,
+        0x02000000,
+    ):
         f.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
     f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")  # flags are behind a pointer: libc falls back
     f.load()
