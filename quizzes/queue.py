@@ -25,6 +25,20 @@ Concepts with an unmastered prerequisite are "locked" and only listed under `con
 Item of an entry: for "learn", the concept's graded function with the lowest best score (below
 1; functions in course order), else a bank question; for reviews, a bank question. A bank
 question is the concept's question answered longest ago (never answered first), then by id.
+Only evidence at or before `now` counts; `now` is the caller's (api.write_queues defaults it to
+the latest event time, so equal inputs give equal bytes).
+
+Queue file `OUT/queues/<student>.json` (schema "alr-queue/1"; compact JSON, sorted keys):
+    {"schema": "alr-queue/1", "student": "ann", "generated_at": "2026-03-03T08:00:00Z",
+     "model": {"bkt_params": {...}, "mastery_threshold": 0.95, "session_seconds": 3600,
+               "fsrs_version": "6.3.2", "fsrs_parameters": [...], "desired_retention": 0.9},
+     "entries": [{"rank": 1, "concept": "bias_correction", "kind": "learn",
+                  "item": "exercise:bias_correction", "module": "4.1",
+                  "reason": "learn: P(known)=0.17 < 0.95 after 1 observation(s); ...",
+                  "p_known": 0.171795, "retrievability": null, "due": "2026-03-03T08:00:00Z"}],
+     "concepts": {"ema": {"p_known": 0.99, "mastered": true, "mastered_at": "...",
+                          "observations": 3, "retrievability": 0.97, "due": "...",
+                          "state": "mastered" | "learning" | "locked", "prerequisites": []}}}
 """
 
 from __future__ import annotations
