@@ -1,7 +1,8 @@
-"""`alr validate` and `alr build`: thin click wrappers around course.load and course.build."""
+"""`alr validate` and `alr build`: thin click wrappers over course.load and course.notebooks."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -47,8 +48,9 @@ def validate(modules_dir: Path | None) -> None:
 )
 def build(out: Path, modules_dir: Path | None) -> None:
     """Validate the YAML and generate every notebook (student, nbgrader source, solution)."""
-    from course.build import build_course
+    from course.notebooks import build_course
 
     written = build_course(out=out, modules_dir=modules_dir)
     for kind, paths in written.items():
-        click.echo(f"{kind}: {len(paths)} notebook(s) in {paths[0].parent if paths else out}")
+        where = os.path.commonpath([str(p.parent) for p in paths]) if paths else str(out)
+        click.echo(f"{kind}: {len(paths)} notebook(s) under {where}")

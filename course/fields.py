@@ -29,7 +29,7 @@ _FLOAT = re.compile(
 )
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Safe YAML reading `1e-3` as a float (YAML 1.1 wants `1.0e-3`); duplicate keys refused."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

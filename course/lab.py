@@ -10,12 +10,16 @@ standard library, torch and matplotlib. `train` drives any graded step rule of t
     trust_ratio   = median over tensors of ||theta_{l, t-1}|| / ||delta theta_l / lr||
                     (the layerwise ratio of the step actually taken: 1 under LAMB)
     second_moment = mean of the second-moment state (v, square_avg, Adafactor's row factor)
+
+Under `nbgrader autograde` (NBGRADER_EXECUTION=autograde) experiments train 2 steps and draw
+nothing: grading needs only the test cells, and every second of a batch counts.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import os
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,6 +157,8 @@ def train(
     problem: Problem, rule: Callable[..., tuple], hparams: dict, steps: int
 ) -> dict[str, list[float]]:
     """Minimise `problem` with `rule` for `steps` steps (t = 1..steps); returns the logs."""
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        steps = min(steps, 2)
     sig = inspect.signature(rule).parameters
     names = list(sig)
     named = names[0] == "params"
@@ -203,7 +209,8 @@ def train(
                 new[k] = out[0].reshape(shapes[k])
                 for s, value in zip(state, out[1:], strict=True):
                     s[k] = value
-        _log(logs, float(loss), params, new, grads, lr, dict(zip(state_names, state, strict=True)))
+        named_state = dict(zip(state_names, state, strict=True))
+        _log(logs, float(loss.detach()), params, new, grads, lr, named_state)
         params = {k: v.detach() for k, v in new.items()}
     final = problem.loss(params)
     logs["final_loss"] = [float(final)]
@@ -245,6 +252,8 @@ def summarise(logs: dict[str, dict[str, list[float]]]) -> None:
 
 def plot_logs(logs: dict[str, dict[str, list[float]]], metrics: list[str], title: str) -> None:
     """One panel per metric (log scale where the values are positive), one line per run."""
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        return
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(

@@ -48,7 +48,8 @@ _TARGET = re.compile(r"^(https?://[^\s]+|mailto:[^\s]+|#[A-Za-z0-9_\-]+)$")
 
 @cache
 def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark").use(dollarmath_plugin, allow_space=True, double_inline=True)
+    md = MarkdownIt("commonmark").use(dollarmath_plugin, allow_space=True, double_inline=True)
+    return md.disable("text_join")  # keep escaped \$ apart from plain text
 
 
 def check_markdown(text: str) -> list[str]:

@@ -1,0 +1,98 @@
+"""Generate every notebook of the course from the module YAML.
+
+    build_course(out=Path("."), modules_dir=None) -> {"student": [...], "source": [...], ...}
+
+writes, under `out`:
+- `exercises/module-3-1.ipynb` ...: the student notebooks (what instructors hand out), made from
+  the source by nbgrader's own preprocessors (solutions cleared to `raise NotImplementedError()`,
+  hidden tests removed, cells locked, checksums computed);
+- `build/nbgrader/`: an nbgrader course (`nbgrader_config.py`, `source/module-3-1/module-3-1.ipynb`)
+  ready for `nbgrader generate_assignment module-3-1` and `nbgrader autograde module-3-1`;
+- `build/solutions/module-3-1.ipynb` ...: the solution notebooks (reference code in place of
+  the stubs, hidden tests included, no nbgrader markers).
+Every file is written atomically and is byte-for-byte reproducible.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from course.load import load_course
+from course.notebooks.notebook import source_notebook
+from course.notebooks.release import solution_notebook, student_notebook
+from course.spec import ModuleSpec
+
+NBGRADER_CONFIG = """\
+c = get_config()  # noqa: F821 - provided by nbgrader
+c.CourseDirectory.course_id = "adaptive-lr"
+# The experiments train small models; leave them time on a slow machine.
+c.Execute.timeout = 120
+"""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to path through a temporary file in the same folder and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dumps(nb: NotebookNode) -> str:
+    """Notebook JSON as nbformat writes it (sorted keys, indent 1), ending in a newline."""
+    return nbformat.writes(nb) + "\n"
+
+
+def skill_check_cells(module: ModuleSpec) -> list[NotebookNode]:
+    """The module's skill-check cells from the quizzes package (none when it is not installed)."""
+    try:
+        from quizzes.notebook import skill_check_cells as cells
+    except ImportError:
+        return []
+    return list(cells(module.skill_check))
+
+
+def module_notebooks(module: ModuleSpec) -> dict[str, NotebookNode]:
+    """The source, student and solution notebooks of one module."""
+    source = source_notebook(module, skill_check_cells(module))
+    return {
+        "source": source,
+        "student": student_notebook(source),
+        "solution": solution_notebook(source),
+    }
+
+
+def build_course(
+    *, out: Path = Path("."), modules_dir: Path | None = None
+) -> dict[str, list[Path]]:
+    """Validate the course and write every notebook under `out`; returns the written paths."""
+    course = load_course(modules_dir)
+    out = Path(out)
+    written: dict[str, list[Path]] = {"student": [], "source": [], "solution": []}
+    nbgrader_root = out / "build" / "nbgrader"
+    write_atomic(nbgrader_root / "nbgrader_config.py", NBGRADER_CONFIG)
+    for module in course.modules:
+        notebooks = module_notebooks(module)
+        name = f"{module.slug}.ipynb"
+        paths = {
+            "student": out / "exercises" / name,
+            "source": nbgrader_root / "source" / module.slug / name,
+            "solution": out / "build" / "solutions" / name,
+        }
+        for kind, path in paths.items():
+            write_atomic(path, dumps(notebooks[kind]))
+            written[kind].append(path)
+    return written
