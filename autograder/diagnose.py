@@ -6,7 +6,8 @@ known wrong variant of the function (`autograder.variants`), run in the parent o
 and compared with the same tolerance as the reference check: the first variant the student's
 results match names the misconception. A case that matches the reference is never diagnosed, so
 algebraically identical forms are never reported. A failure on `meta` tensors of a function that
-ran fine on the CPU is `wrong_device` (the code does not run off the CPU).
+ran without raising on the CPU is `wrong_device` (the code does not run off the CPU); otherwise it
+shares the mistake found on the CPU cases.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _STRUCTURAL = {
     Failure.DTYPE: "wrong_dtype",
     Failure.DEVICE: "wrong_device",
 }
+_NOT_RAN = {Failure.ERROR, Failure.SKIPPED, Failure.NOT_RUN, Failure.MISSING}
 _VALUE_FAILURES = {Failure.ERROR, Failure.KIND, Failure.SHAPE, Failure.NONFINITE, Failure.VALUE}
 
 
@@ -49,16 +51,16 @@ def diagnose_case(
     return None
 
 
-def _off_cpu(ctx: Context, name: str, check: CaseCheck) -> str | None:
-    """A meta-case failure is wrong_device when the function passed its CPU cases."""
-    if check.failure not in (Failure.ERROR, Failure.DEVICE):
-        return None
-    cpu = [
-        ctx.checks[c.case_id]
-        for c in ctx.settings.plan.cases[name]
-        if c.device == "cpu" and c.case_id in ctx.checks
-    ]
-    return "wrong_device" if cpu and all(c.passed for c in cpu) else None
+def _meta_diagnosis(ctx: Context, name: str, check: CaseCheck, found: dict[str, str]) -> str | None:
+    """A failure on meta tensors is wrong_device when the function ran without raising on every
+    CPU case (its code does not run off the CPU); otherwise it shares the CPU cases' mistake."""
+    cpu = [c for c in ctx.settings.plan.cases[name] if c.device == "cpu"]
+    cpu_checks = [ctx.checks[c.case_id] for c in cpu if c.case_id in ctx.checks]
+    ran = cpu_checks and all(c.failure not in _NOT_RAN for c in cpu_checks)
+    if ran and check.failure in (Failure.ERROR, Failure.DEVICE):
+        return "wrong_device"
+    named = [found[c.case_id] for c in cpu if c.case_id in found]
+    return max(set(named), key=named.count) if named else None
 
 
 def diagnose(ctx: Context) -> Context:
@@ -67,13 +69,14 @@ def diagnose(ctx: Context) -> Context:
         return ctx
     found: dict[str, str] = {}
     for name in ctx.functions:
-        for case in ctx.settings.plan.cases[name]:
+        cases = sorted(ctx.settings.plan.cases[name], key=lambda c: c.device == "meta")
+        for case in cases:
             check = ctx.checks.get(case.case_id)
             records = ctx.run.cases.get(case.case_id)
             if check is None or check.passed or records is None:
                 continue
             if case.device == "meta":
-                mid = _off_cpu(ctx, name, check)
+                mid = _meta_diagnosis(ctx, name, check, found)
             else:
                 mid = diagnose_case(case, records, check)
             if mid is not None:

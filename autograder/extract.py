@@ -12,6 +12,7 @@ is the student's error.
 from __future__ import annotations
 
 import ast
+import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ from solutions.contract import FUNCTION_MODULE
 if TYPE_CHECKING:
     from autograder.context import Context
 
+#: CPython 3.11's AST constructor is not thread-safe (gh-106905): one parse at a time.
+_AST_LOCK = threading.Lock()
 PROJECT_PACKAGES = frozenset({"solutions", "autograder", "course", "quizzes"})
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -154,7 +157,8 @@ def extract_functions(ctx: Context) -> Context:
     if ctx.error is not None or ctx.submission is None:
         return ctx
     try:
-        extracted = extract_source(ctx.submission.cells, ctx.submission.kind)
+        with _AST_LOCK:
+            extracted = extract_source(ctx.submission.cells, ctx.submission.kind)
     except SubmissionError as exc:
         return replace(ctx, error=str(exc))
     return replace(ctx, extracted=extracted, notes=ctx.notes + extracted.notes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import io
 import math
+import threading
 from typing import TYPE_CHECKING, Any
 
 from autograder.compare import CaseCheck
@@ -19,6 +20,8 @@ from autograder.hints import hint
 if TYPE_CHECKING:
     from autograder.context import Context
 
+#: matplotlib (its mathtext parser in particular) is not thread-safe: one plot at a time.
+_PLOT_LOCK = threading.Lock()
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:1.6rem}
@@ -92,7 +95,8 @@ def _plot_for(ctx: Context, name: str) -> str:
             continue
         if sum(math.isfinite(e) for e in check.errors) >= 2:
             title = f"{name}, {case.case_name}: {case.dtype} {case.device}"
-            return error_plot(check, case.tolerance.rtol, title)
+            with _PLOT_LOCK:
+                return error_plot(check, case.tolerance.rtol, title)
     return ""
 
 

@@ -20,6 +20,7 @@ class Draw(Enum):
     SIGNED = "signed"  # any real values (m, avg, x, m_hat, update)
     NONNEG = "nonneg"  # second-moment-like values: g**2 with g standard normal, plus 1e-3
     NEAR_PARAM = "near_param"  # theta_after: the previous PARAM plus a small step (0.1 * normal)
+    FACTOR = "factor"  # Adafactor factors of one G: mean(G**2, dim=-1) / mean(G**2, dim=-2)
 
 
 class Shape(Enum):
@@ -164,7 +165,7 @@ HARNESSES: dict[str, FunctionHarness] = {
         ),
         FunctionHarness(
             "factored_second_moment",
-            (_t("row_var", Draw.NONNEG, Shape.ROWS), _t("col_var", Draw.NONNEG, Shape.COLS)),
+            (_t("row_var", Draw.FACTOR, Shape.ROWS), _t("col_var", Draw.FACTOR, Shape.COLS)),
             ("v",),
             keywords=("eps1",),
             needs_matrix=True,

@@ -15,6 +15,7 @@ and device of a (case, shape).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -99,6 +100,7 @@ def _draw(
     case: CaseSpec,
     t: int,
     previous_param: np.ndarray | None,
+    factor_source: Callable[[tuple[int, ...]], np.ndarray],
 ) -> np.ndarray:
     """One tensor argument at step t, in float64."""
     size = _arg_shape(shape, arg.shape)
@@ -106,6 +108,11 @@ def _draw(
         return np.zeros(size)
     if arg.draw is Draw.PARAM and case.init is Init.ZEROS:
         return np.zeros(size)
+    if arg.draw is Draw.FACTOR:
+        # consistent factors (as Adafactor's own state is): mean(R) over rows == mean(C) over
+        # columns, so normalising by either is the same estimator. One G per (step, shape).
+        g2 = factor_source(shape) ** 2
+        return g2.mean(axis=-1 if arg.shape is Shape.ROWS else -2, keepdims=True) + 1e-3
     if arg.draw is Draw.NONNEG:
         return rng.standard_normal(size) ** 2 + 1e-3
     if arg.draw is Draw.NEAR_PARAM:
@@ -161,6 +168,18 @@ def _tensor_names(h: FunctionHarness, case: CaseSpec, n: int) -> tuple[str, ...]
     return case.names or tuple(f"layer{i}.weight" for i in range(n))
 
 
+class _FactorSource:
+    """One standard normal G per shape and step, shared by the row and column factors."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng, self.drawn = rng, dict[tuple[int, ...], np.ndarray]()
+
+    def __call__(self, shape: tuple[int, ...]) -> np.ndarray:
+        if shape not in self.drawn:
+            self.drawn[shape] = self.rng.standard_normal(shape)
+        return self.drawn[shape]
+
+
 @dataclass(frozen=True)
 class _Built:
     program: Program
@@ -184,6 +203,7 @@ def build_program(
     calls: list[Call] = []
     for t in range(1, calls_n + 1):
         last_param: list[np.ndarray | None] = [None] * max(len(shapes), 1)
+        factor_source = _FactorSource(rng)
         for arg in h.tensor_args:
             if t > 1 and arg.name in carry:
                 out = f"{carry[arg.name]}_{t - 1}"
@@ -191,7 +211,7 @@ def build_program(
                 continue
             drawn = []
             for i, shape in enumerate(shapes):
-                value = _draw(rng, arg, shape, case, t, last_param[i])
+                value = _draw(rng, arg, shape, case, t, last_param[i], factor_source)
                 if arg.draw is Draw.PARAM:
                     last_param[i] = value
                 key = f"{arg.name}_{t - 1}" + (f"_{i}" if h.named else "")

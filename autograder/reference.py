@@ -8,6 +8,7 @@ Only trusted code runs here: `solutions` and `autograder.variants`. Student code
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -49,10 +50,25 @@ def with_dtype_defaults(name: str, fn: Callable[..., Any], dtype: str) -> Callab
     return wrapped
 
 
+def with_contract_defaults(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` called with every argument the contract's signature gives, defaults included, so a
+    variant never falls back on defaults of its own (AdamW's weight_decay is 1e-2, not 0)."""
+    signature = inspect.signature(reference(name))
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return fn(*bound.args, **bound.kwargs)
+
+    return wrapped
+
+
 def run_trusted(case: CaseInstance, function: Callable[..., Any]) -> list[CallOutcome]:
     """Run the case's program with `function` (a reference or a variant) in this process."""
+    fn = with_contract_defaults(case.function, function)
     functions: Mapping[str, Callable[..., Any]] = {
-        case.function: with_dtype_defaults(case.function, function, case.dtype)
+        case.function: with_dtype_defaults(case.function, fn, case.dtype)
     }
     with torch.no_grad():
         return execute(case.program, trusted_inputs(case), functions, check_purity=False)
