@@ -114,7 +114,7 @@ def test_score_file_keeps_latest_answer_full_history_and_concept_totals(
         [
             _record(1, "3.1.check.term", "a", "2026-03-01T10:00:00Z"),
             _record(2, "3.1.check.term", "c", "2026-03-01T10:05:00Z"),
-            _record(3, "3.1.check.module", "b", "2026-03-01T10:06:00Z"),
+            _record(3, "3.1.check.module", "a", "2026-03-01T10:06:00Z"),
             _record(4, "3.1.bank.coupled-l2-grad", 0.7, "2026-03-01T10:07:00Z"),
         ],
     )
