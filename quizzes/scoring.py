@@ -21,7 +21,6 @@ answer is right within the question's tolerance; a generated numeric answer is c
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +145,9 @@ def score_document(student: str, scored: list[ScoredAnswer], problems: list[str]
     for s in scored:  # time-ordered: the last one wins
         latest[s.question.id] = s
         attempts[s.question.id] = attempts.get(s.question.id, 0) + 1
-    questions, concepts, checks = [], {}, {}  # type: ignore[var-annotated]
+    questions: list[dict[str, Any]] = []
+    concepts: dict[str, dict[str, float]] = {}
+    checks: dict[str, dict[str, float]] = {}
     totals = {"score": 0.0, "max_score": 0.0, "answered": 0}
     for qid in sorted(latest):
         s = latest[qid]
@@ -202,7 +203,3 @@ def write_score_file(out_dir: Path, document: dict[str, Any]) -> Path:
     path = out_dir / "quizzes" / f"{document['student']}.json"
     write_atomic(path, json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n")
     return path
-
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)

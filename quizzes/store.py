@@ -227,7 +227,8 @@ def sync_answers(store: Path, results: Path) -> list[SyncReport]:
         )
     reports = []
     for local in sorted(store.glob("*.jsonl")):
-        records, problems = read_answer_file(local)
+        with _locked(local):  # a writer mid-append finishes first
+            records, problems = read_answer_file(local)
         by_student: dict[str, list[AnswerRecord]] = {}
         for r in records:
             by_student.setdefault(r.student, []).append(r)
