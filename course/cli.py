@@ -53,6 +53,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("autograder.class_report", "report"),
     ("quizzes.cli", "quiz"),
     ("quizzes.cli", "queue"),
+    ("course.demo", "demo"),
 ]
 
 _register()

@@ -156,13 +156,14 @@ def read_result(path: Path) -> StudentResult:
 
 
 def read_results(results_dir: Path) -> tuple[StudentResult, ...]:
-    """Every `*.json` directly in `results_dir`, sorted by student id."""
+    """Every `*.json` directly in `results_dir` (not hidden ones), sorted by student id."""
     if not results_dir.is_dir():
         raise ReportError(
             f"{results_dir}: not a folder; pass the --out folder of `alr grade` (it holds "
             "one <student>.json per submission)"
         )
-    results = [read_result(p) for p in sorted(results_dir.glob("*.json"))]
+    files = sorted(p for p in results_dir.glob("*.json") if not p.name.startswith("."))
+    results = [read_result(p) for p in files]
     if not results:
         raise ReportError(
             f"{results_dir}: no result files (<student>.json); run `alr grade SUBMISSION... "

@@ -166,7 +166,7 @@ def _to_learn(path: Path) -> list[str]:
 
 def read_skill_checks(results_dir: Path) -> SkillChecks:
     """Quiz scores, answers and queues of a results folder (absent folders: nothing to show)."""
-    paths = sorted((results_dir / "quizzes").glob("*.json"))
+    paths = sorted(p for p in (results_dir / "quizzes").glob("*.json") if p.name[0] != ".")
     scores = tuple(read_quiz_score(p) for p in paths)
     seen: dict[str, Path] = {}
     for score, path in zip(scores, paths, strict=True):
@@ -174,7 +174,7 @@ def read_skill_checks(results_dir: Path) -> SkillChecks:
             raise fail(path, "student", f"{score.student!r} also scored in {seen[score.student]}")
         seen[score.student] = path
     responses = latest_responses(results_dir / "answers")
-    queues = sorted((results_dir / "queues").glob("*.json"))
+    queues = sorted(p for p in (results_dir / "queues").glob("*.json") if p.name[0] != ".")
     learn = Counter(c for p in queues for c in set(_to_learn(p)))
     return SkillChecks(
         scores,
