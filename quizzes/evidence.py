@@ -51,22 +51,15 @@ def _graded_at(holder: dict[str, Any]) -> datetime | None:
     return None
 
 
-def _function_of(test: dict[str, Any]) -> str | None:
-    extra = test.get("extra_data") if isinstance(test.get("extra_data"), dict) else {}
-    fn = extra.get("function") if extra else None
-    tags = test.get("tags")
-    if fn is None and isinstance(tags, list) and len(tags) >= 2:
-        fn = tags[1]
-    return fn if isinstance(fn, str) and fn in FUNCTION_CONCEPTS else None
-
-
-def _diagnosis_of(test: dict[str, Any]) -> str | None:
-    extra = test.get("extra_data") if isinstance(test.get("extra_data"), dict) else {}
-    diag = extra.get("diagnosis") if extra else None
-    tags = test.get("tags")
-    if diag is None and isinstance(tags, list) and len(tags) >= 3:
-        diag = tags[2]
-    return diag if isinstance(diag, str) else None
+def _tagged(test: dict[str, Any], key: str, tag_index: int) -> str | None:
+    """`extra_data[key]`, else `tags[tag_index]`; None unless a string."""
+    extra = test.get("extra_data")
+    value = extra.get(key) if type(extra) is dict else None
+    if value is None:
+        tags = test.get("tags")
+        if type(tags) is list and len(tags) > tag_index:
+            value = tags[tag_index]
+    return value if type(value) is str else None
 
 
 def result_events(doc: dict[str, Any], mtime: datetime) -> list[Event]:
@@ -75,15 +68,13 @@ def result_events(doc: dict[str, Any], mtime: datetime) -> list[Event]:
     totals: dict[tuple[str, datetime], list[float]] = {}  # (function, time) -> [score, max]
     wrong: set[tuple[str, datetime, str]] = set()
     for test in doc.get("tests") or []:
-        if not isinstance(test, dict):
+        if type(test) is not dict:
             continue
-        fn = _function_of(test)
+        fn = _tagged(test, "function", 1)
+        if fn not in FUNCTION_CONCEPTS:
+            continue
         score, max_score = test.get("score"), test.get("max_score")
-        if (
-            fn is None
-            or not isinstance(score, int | float)
-            or not isinstance(max_score, int | float)
-        ):
+        if not isinstance(score, int | float) or not isinstance(max_score, int | float):
             continue
         if max_score <= 0:
             continue
@@ -91,7 +82,7 @@ def result_events(doc: dict[str, Any], mtime: datetime) -> list[Event]:
         total = totals.setdefault((fn, when), [0.0, 0.0])
         total[0] += min(float(max_score), max(0.0, float(score)))
         total[1] += float(max_score)
-        concept = DIAGNOSIS_CONCEPTS.get(_diagnosis_of(test) or "")
+        concept = DIAGNOSIS_CONCEPTS.get(_tagged(test, "diagnosis", 2) or "")
         if concept and concept not in FUNCTION_CONCEPTS[fn] and score < max_score:
             wrong.add((fn, when, concept))
     events = [
