@@ -3,6 +3,7 @@ give the same bytes for the same inputs?"""
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -189,3 +190,32 @@ def test_concept_graph_is_a_dag_and_every_concept_has_practice(catalog: QuizCata
     for c in order:
         assert all(order.index(p) < order.index(c) for p in PREREQUISITES[c])
         assert any(c in q.concepts for q in catalog.bank_questions), c
+
+
+def test_result_without_graded_at_uses_tags_and_the_file_mtime(
+    tmp_path: Path, catalog: QuizCatalog
+) -> None:
+    doc = {
+        "tests": [
+            {"name": "a", "score": 1, "max_score": 2, "tags": ["4.2", "effective_lr"]},
+            {"name": "b", "score": 2, "max_score": 2, "tags": ["4.2", "effective_lr"]},
+            {
+                "name": "c",
+                "score": 0,
+                "max_score": 1,
+                "tags": ["4.2", "adam_direction", "eps_inside_sqrt"],
+            },
+            {"name": "d", "score": 0, "max_score": 0, "tags": ["4.2", "effective_lr"]},
+            {"name": "e", "score": 1, "max_score": 1, "tags": ["9.9", "not_a_function"]},
+        ]
+    }
+    path = write_json(tmp_path / "dee.json", doc)
+    stamp = datetime(2026, 4, 1, 12, 0, 30, tzinfo=UTC).timestamp()
+    os.utime(path, (stamp, stamp + 0.7))
+    events, problems = read_results_dir(tmp_path, catalog)
+    assert problems == []
+    assert {(e.concept, e.item, e.frac) for e in events["dee"]} == {
+        ("epsilon", "exercise:effective_lr", 0.75),  # (1 + 2) / (2 + 2)
+        ("epsilon", "exercise:adam_direction", 0.0),
+    }
+    assert {e.time for e in events["dee"]} == {datetime(2026, 4, 1, 12, 0, 30, tzinfo=UTC)}
