@@ -23,7 +23,7 @@ from quizzes.model import Question
 
 _CHECKER = """
 # --- the checker below records your answers next to this notebook and scores them ---
-def _alr_skill_check(answers, student, blob):
+def _alr_skill_check(answers, student, blob, saved):
     import base64, datetime, getpass, hashlib, json, os, re, uuid, zlib
     data = json.loads(zlib.decompress(base64.b64decode(blob)))
     if not student.strip():
@@ -46,6 +46,9 @@ def _alr_skill_check(answers, student, blob):
         ok = digest.hexdigest() == q["key"]
         score, answered = score + ok, answered + 1
         print(f"{key}: {'correct' if ok else 'not quite'}: {q['options'][choice]}")
+        if (student, q["id"], choice) in saved:  # unchanged since this kernel saved it
+            continue
+        saved.add((student, q["id"], choice))
         records.append({"schema": "alr-answer/1", "event_id": uuid.uuid4().hex, "student": student,
                         "module": data["module"], "question": q["id"], "response": choice,
                         "answered_at": now, "source": "notebook"})
@@ -61,11 +64,12 @@ def _alr_skill_check(answers, student, blob):
             f.write("".join(json.dumps(r, sort_keys=True) + "\\n" for r in records))
             f.flush()
             os.fsync(f.fileno())
-        print(f"score: {score}/{answered} answered ({len(data['questions'])} questions); "
-              f"saved to {path}; send it to your course with `alr quiz sync`")
+        print(f"saved {len(records)} answer(s) to {path}; send them with `alr quiz sync`")
+    if answered:
+        print(f"score: {score}/{answered} answered ({len(data['questions'])} questions)")
 
 
-_alr_skill_check(ANSWERS, STUDENT, _ALR_BLOB)
+_alr_skill_check(ANSWERS, STUDENT, _ALR_BLOB, globals().setdefault("_ALR_SAVED", set()))
 """
 
 

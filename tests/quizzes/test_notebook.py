@@ -69,6 +69,24 @@ def test_cell_scores_and_records_answers_beside_the_notebook(
     ]
 
 
+def test_rerunning_the_cell_saves_only_changed_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    kernel: dict[str, object] = {}  # one kernel's globals across three runs
+    exec(compile(_filled("3.1", {"q1": "a", "q2": "b"}), "cell", "exec"), kernel)
+    exec(compile(_filled("3.1", {"q1": "a", "q2": "b"}), "cell", "exec"), kernel)
+    exec(compile(_filled("3.1", {"q1": "b", "q2": "b"}), "cell", "exec"), kernel)
+    out = capsys.readouterr().out
+    assert out.count("score: ") == 3 and out.count("saved ") == 2
+    records, _ = read_answer_file(tmp_path / "alr-answers" / "nb-student.jsonl")
+    assert [(r.question, r.response) for r in records] == [
+        ("3.1.check.module", "a"),
+        ("3.1.check.section", "b"),
+        ("3.1.check.module", "b"),
+    ]
+
+
 def test_unknown_letters_are_not_recorded(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
