@@ -16,7 +16,7 @@ from autograder.context import Context, Plan, Settings
 from autograder.harness import CaseInstance
 from autograder.plan import build_plan
 from autograder.program import CallOutcome, execute
-from autograder.reference import with_dtype_defaults
+from autograder.reference import with_contract_defaults, with_dtype_defaults
 from autograder.sandbox.protocol import CallRecord, OutputValue
 from course.spec import ExerciseSpec
 
@@ -67,7 +67,8 @@ def to_records(outcomes: list[CallOutcome]) -> tuple[CallRecord, ...]:
 
 
 def student_records(case: CaseInstance, fn: Callable[..., Any]) -> tuple[CallRecord, ...]:
-    """Records of `fn` (trusted code) run like the child would: in the case dtype and device."""
+    """Records of `fn` (trusted code) run like the child would: in the case dtype and device,
+    called with every argument of the contract's signature (defaults included)."""
     if case.device == "meta":
         tensors = {
             k: torch.empty(v.shape, dtype=torch.float32, device="meta")
@@ -75,5 +76,7 @@ def student_records(case: CaseInstance, fn: Callable[..., Any]) -> tuple[CallRec
         }
     else:
         tensors = {k: torch.from_numpy(v.copy()) for k, v in case.inputs.items()}
-    wrapped = with_dtype_defaults(case.function, fn, case.dtype)
+    wrapped = with_dtype_defaults(
+        case.function, with_contract_defaults(case.function, fn), case.dtype
+    )
     return to_records(execute(case.program, tensors, {case.function: wrapped}))
