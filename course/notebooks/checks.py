@@ -30,6 +30,7 @@ from solutions.contract import reference
 #: float32-rounded inputs, for trajectories of at most a few steps.
 TOLERANCES = {"float64": Tolerance(1e-10, 1e-12), "float32": Tolerance(2e-5, 2e-6)}
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+EXPECTED_DIGITS = 11
 
 
 @dataclass(frozen=True)
@@ -170,37 +171,42 @@ def _round(x: Any, dtype: str) -> Any:
 # ---- writing code ----
 
 
-def literal(x: Any, dtype: str | None = None) -> str:
-    """Python source for a value: tensors via torch.tensor/torch.zeros, floats round-trip."""
+def literal(x: Any, dtype: str | None = None, digits: int | None = None) -> str:
+    """Python source for a value: tensors via torch.tensor/torch.zeros, floats round-trip.
+
+    `digits` rounds to that many significant digits: expected values are written with 11, so
+    a last-bit difference in a reduction on another CPU does not change the generated notebook
+    (the rounding, 5e-12 relative, is far below every test tolerance). Inputs are exact.
+    """
     if isinstance(x, dict):
-        return "{" + ", ".join(f"{k!r}: {literal(v, dtype)}" for k, v in x.items()) + "}"
+        return "{" + ", ".join(f"{k!r}: {literal(v, dtype, digits)}" for k, v in x.items()) + "}"
     if isinstance(x, torch.Tensor):
         tdtype = dtype or str(x.dtype).removeprefix("torch.")
         if x.numel() > 0 and not bool(x.any()):
             dims = ", ".join(str(d) for d in x.shape)
             return f"torch.zeros({dims}{', ' if dims else ''}dtype=torch.{tdtype})"
-        return f"torch.tensor({_nested(x.double().tolist())}, dtype=torch.{tdtype})"
+        return f"torch.tensor({_nested(x.double().tolist(), digits)}, dtype=torch.{tdtype})"
     if isinstance(x, bool) or x is None or isinstance(x, str | int):
         return repr(x)
     if isinstance(x, float):
-        return _float(x)
+        return _float(x, digits)
     if isinstance(x, tuple):
         return "(" + "".join(f"{literal(v)}, " for v in x).rstrip(" ") + ")"
     raise TypeError(f"no literal for {type(x).__name__}")
 
 
-def _float(v: float) -> str:
+def _float(v: float, digits: int | None = None) -> str:
     if math.isnan(v):
         return "math.nan"
     if math.isinf(v):
         return "math.inf" if v > 0 else "-math.inf"
-    return repr(v)
+    return repr(float(f"{v:.{digits}g}") if digits else v)
 
 
-def _nested(x: Any) -> str:
+def _nested(x: Any, digits: int | None) -> str:
     if isinstance(x, list):
-        return "[" + ", ".join(_nested(v) for v in x) + "]"
-    return _float(float(x))
+        return "[" + ", ".join(_nested(v, digits) for v in x) + "]"
+    return _float(float(x), digits)
 
 
 def case_test(inst: Instance) -> str:
@@ -227,7 +233,7 @@ def case_test(inst: Instance) -> str:
         if not carried or i == len(steps):
             for name, value in zip(sig.returns, step.results, strict=True):
                 lines.append(
-                    f'check("{name}", {name}, {literal(value, "float64")}, '
+                    f'check("{name}", {name}, {literal(value, "float64", EXPECTED_DIGITS)}, '
                     f'"{inst.dtype}", rtol={tol.rtol!r}, atol={tol.atol!r})'
                 )
     return "\n".join(lines) + "\n"
