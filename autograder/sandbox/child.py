@@ -1,7 +1,8 @@
 """What the sandboxed child does with one job: run the student's source, then each case's program.
 
 Job meta (from the grader): `{"source": str, "cases": [{"id", "program", "device", "inputs":
-{name: array index}}]}`. Result meta (to the grader): `{"status": "ok" | "load_error",
+{name: array index}}]}`. Result meta (to the grader): `{"status": "ok" | "load_error" |
+"output_limit",
 "message": str, "memory": bool, "cases": {id: [call, ...]}}` where a call is `{"function",
 "error", "skipped", "mutated", "aliased", "outputs": {name: value}}` and a value is `{"kind":
 "tensor" | "float" | "other", "dtype", "device", "shape", "value": array index | None,
@@ -50,10 +51,14 @@ def _tensor(arr: np.ndarray, device: str) -> torch.Tensor:
 
 
 class _Encoder:
-    def __init__(self) -> None:
+    def __init__(self, cap_bytes: int) -> None:
         self.arrays: list[np.ndarray] = []
+        self.left = cap_bytes
 
     def array(self, a: np.ndarray) -> int:
+        self.left -= a.nbytes
+        if self.left < 0:
+            raise OutputTooLarge
         self.arrays.append(a)
         return len(self.arrays) - 1
 
@@ -95,33 +100,54 @@ class _Encoder:
     def safe_value(self, v: Any) -> dict[str, Any]:
         try:
             return self.value(v)
+        except OutputTooLarge:
+            raise
         except Exception as exc:  # noqa: BLE001 - exotic student objects
             return {"kind": "other", "type_name": f"unencodable ({type(exc).__name__})"}
 
 
-def run_job(program: Any, meta: dict[str, Any], arrays: list[np.ndarray]) -> tuple[Any, list]:
-    """Run one job; return (result meta, arrays) ready for `wire.encode_frame`."""
+class OutputTooLarge(Exception):
+    """The result would exceed the grader's cap: stop encoding, report output_limit."""
+
+
+def run_job(
+    program: Any, meta: dict[str, Any], arrays: list[np.ndarray], *, cap_bytes: int = 1 << 62
+) -> tuple[Any, list]:
+    """Run one job; return (result meta, arrays) ready for `wire.encode_frame`.
+
+    A MemoryError stops the job (later cases are not run: a submission exhausting memory
+    would otherwise redo it case after case); a result above `cap_bytes` is not encoded.
+    """
     namespace, error = load_source(meta["source"])
-    enc = _Encoder()
     if namespace is None:
         memory = error.startswith("MemoryError")
         return {"status": "load_error", "message": error, "memory": memory, "cases": {}}, []
     functions = {k: v for k, v in namespace.items() if callable(v) and not k.startswith("__")}
+    enc = _Encoder(cap_bytes)
     memory = False
     cases: dict[str, list[dict[str, Any]]] = {}
     for case in meta["cases"]:
         prog = program.Program.from_json(json.dumps(case["program"]))
+        if memory:
+            cases[str(case["id"])] = [_failed(c.function, _NOT_RUN) for c in prog.calls]
+            continue
         try:
             tensors = {n: _tensor(arrays[i], case["device"]) for n, i in case["inputs"].items()}
             outcomes = program.execute(prog, tensors, functions)
             calls = [enc.outcome(o) for o in outcomes]
+        except OutputTooLarge:
+            message = f"the result is larger than the {cap_bytes >> 20} MB cap"
+            return {"status": "output_limit", "message": message, "memory": False, "cases": {}}, []
         except BaseException as exc:  # noqa: BLE001 - e.g. KeyboardInterrupt raised by student
             err = _short(exc)
             calls = [_failed(c.function, err) for c in prog.calls]
-        memory = memory or any((c["error"] or "").startswith("MemoryError") for c in calls)
+        memory = any((c["error"] or "").startswith("MemoryError") for c in calls)
         cases[str(case["id"])] = calls
     result = {"status": "ok", "message": "", "memory": memory, "cases": cases}
     return result, enc.arrays
+
+
+_NOT_RUN = "MemoryError: not run (the memory limit was hit in an earlier case)"
 
 
 def _failed(function: str, error: str) -> dict[str, Any]:

@@ -48,4 +48,5 @@ class Limits:
             "file_mb": int(self.file_mb),
             "nofile": int(self.nofile),
             "pids": int(self.pids),
+            "output_mb": int(self.output_mb),
         }

@@ -189,6 +189,8 @@ def interpret(raw: RawRun, job: Job, limits: Limits, level: str) -> JobResult:
             message=f"the submission's result was malformed ({str(exc)[:200]})",
             **base,
         )
+    if kind == "output_limit":
+        return JobResult(status=RunStatus.OUTPUT_LIMIT, message=message, **base)
     if kind == "load_error":
         status = RunStatus.MEMORY if memory else RunStatus.LOAD_ERROR
         return JobResult(status=status, message=message, **base)

@@ -153,7 +153,8 @@ def _call(x: Any, expected_function: str, outputs: tuple[str, ...], arrays: list
 def parse_result(
     frame: bytes, job: Job, *, max_bytes: int
 ) -> tuple[str, str, bool, dict[str, tuple[CallRecord, ...]]]:
-    """(status "ok"/"load_error", message, memory flag, cases) or raise ResultError."""
+    """(status "ok"/"load_error"/"output_limit", message, memory flag, cases), or raise
+    ResultError."""
     try:
         meta, arrays = wire.decode_frame(frame, max_bytes=max_bytes)
     except wire.WireError as exc:
@@ -161,14 +162,14 @@ def parse_result(
     if not isinstance(meta, dict) or set(meta) != _RESULT_KEYS:
         raise ResultError("result: bad keys")
     status, message, memory = meta["status"], _text(meta["message"], "message"), meta["memory"]
-    if status not in ("ok", "load_error") or not isinstance(memory, bool):
+    if status not in ("ok", "load_error", "output_limit") or not isinstance(memory, bool):
         raise ResultError("result: bad status")
     got = meta["cases"]
     if not isinstance(got, dict):
         raise ResultError("result: bad cases")
-    if status == "load_error":
+    if status in ("load_error", "output_limit"):
         if got:
-            raise ResultError("result: a load error has no cases")
+            raise ResultError(f"result: a {status.replace('_', ' ')} has no cases")
         return status, message, memory, {}
     if set(got) != {c.case_id for c in job.cases}:
         raise ResultError("result: case ids differ from the job")

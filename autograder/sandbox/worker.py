@@ -263,7 +263,8 @@ def _child(
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
-    out_meta, out_arrays = child.run_job(program, meta, arrays)
+    cap = cfg["limits"]["output_mb"] << 20
+    out_meta, out_arrays = child.run_job(program, meta, arrays, cap_bytes=cap)
     del meta, arrays
     wire.write_all(4, wire.encode_frame(out_meta, out_arrays))
     os._exit(0)

@@ -84,6 +84,11 @@ def test_meta_tensors_report_shape_and_dtype_without_values(sandbox: Sandbox) ->
             "cap",
         ),
         (
+            "import os\ndef ema(a, x, b):\n    while True:\n        os.write(4, bytes(1 << 20))\n",
+            RunStatus.OUTPUT_LIMIT,
+            "cap",
+        ),
+        (
             "def ema(a, x, b):\n    return bytearray(3 << 30)\n",
             RunStatus.MEMORY,
             "memory",
@@ -96,7 +101,7 @@ def test_each_failure_becomes_a_status_not_an_exception(
     """Is each way of failing reported as its RunStatus with a message, and is the next job
     served normally?"""
     res = run(sandbox, source)
-    assert res.status is status and message in res.message
+    assert res.status is status and message in res.message, res.message
     assert not res.cases or status is RunStatus.MEMORY  # a MemoryError in a call keeps records
     assert run(sandbox, CORRECT).status is RunStatus.OK
 

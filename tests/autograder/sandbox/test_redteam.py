@@ -1,0 +1,228 @@
+"""The red-team corpus graded as one batch next to correct submissions, with two workers.
+
+For every hostile or broken submission in tests/fixtures/redteam (manifest.yaml gives its
+threat class and verdict): the verdict holds; the correct submissions keep full marks with test
+results identical to grading one alone; no process is left over; no file appears outside the
+grader's output; services listening on the host's loopback receive nothing; a grader secret in
+the environment is not found.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from autograder.grade import grade_batch
+from autograder.sandbox import detect_level
+from tests.autograder.sandbox.conftest import tree
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "redteam"
+CORRECT = Path(__file__).resolve().parents[2] / "fixtures" / "submissions" / "correct.py"
+MANIFEST: dict[str, dict[str, Any]] = yaml.safe_load((CORPUS / "manifest.yaml").read_text())
+CLASSES = {
+    "score_forgery",
+    "information_theft",
+    "denial_of_service",
+    "robustness",
+    "network",
+    "concurrency",
+}
+SEED = 20260501
+PORTS = range(47310, 47330)  # net_loopback.py scans exactly these
+# Paths hostile fixtures try to create on the host; none may exist after the batch.
+PLANTED = (
+    "/tmp/pwned",
+    "/tmp/pwned2",
+    "/tmp/results.json",
+    "/tmp/numpy.py",
+    "/tmp/torch.py",
+    "/tmp/sitecustomize.py",
+    "/tmp/submission.py",
+    "/tmp/fill.bin",
+    "/dev/shm/answers",
+    "/dev/shm/fill.bin",
+    "/dev/shm/numpy.py",
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        detect_level().startswith("L0"),
+        reason=f"the red-team batch needs bubblewrap (L1); this machine gives {detect_level()}",
+    ),
+]
+
+
+@dataclass
+class Listeners:
+    tcp: list[socket.socket]
+    udp: socket.socket
+    unix: socket.socket
+
+    def received(self) -> list[str]:
+        got = []
+        for s in [*self.tcp, self.unix]:
+            s.setblocking(False)
+            try:
+                conn, _ = s.accept()
+                conn.close()
+                got.append(str(s.getsockname()))
+            except BlockingIOError:
+                pass
+        self.udp.setblocking(False)
+        try:
+            self.udp.recv(100)
+            got.append("udp")
+        except BlockingIOError:
+            pass
+        return got
+
+    def close(self) -> None:
+        for s in [*self.tcp, self.udp, self.unix]:
+            s.close()
+
+
+def _listen() -> Listeners:
+    tcp = []
+    for port in PORTS:
+        try:
+            tcp.append(socket.create_server(("127.0.0.1", port)))
+        except OSError:
+            continue  # taken by something else; the others still catch a scan
+    assert tcp, "no free port to listen on in the scanned range"
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", tcp[0].getsockname()[1]))
+    unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    unix.bind(f"\0alr-redteam-{os.getpid()}")
+    unix.listen()
+    return Listeners(tcp, udp, unix)
+
+
+@dataclass
+class Batch:
+    out: Path
+    solo: Path
+    results: dict[str, dict[str, Any]]
+    leftovers: list[int]
+    received: list[str]
+    out_files: list[str]
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
+    tmp = tmp_path_factory.mktemp("redteam")
+    subs = tmp / "submissions"
+    subs.mkdir()
+    for name in MANIFEST:
+        shutil.copy(CORPUS / name, subs / name)
+    for name in ("correct_a.py", "correct_b.py"):
+        shutil.copy(CORRECT, subs / name)
+    huge = subs / "rb_huge.ipynb"  # over the grader's size cap: refused before parsing
+    huge.write_text('{"cells": [], "x": "' + "A" * (9 << 20) + '"}')
+    shutil.copy(CORRECT, tmp / "correct_a.py")
+    before = set(tree(os.getpid()))
+    listeners = _listen()
+    os.environ["ALR_REDTEAM_SECRET"] = "hunter2"
+    try:
+        grade_batch([tmp / "correct_a.py"], out=tmp / "solo", workers=1, seed=SEED, timeout=5)
+        grade_batch(
+            sorted(subs.iterdir()),
+            out=tmp / "out",
+            workers=2,
+            seed=SEED,
+            timeout=5,
+            min_sandbox="L1",
+        )
+        received = listeners.received()
+    finally:
+        del os.environ["ALR_REDTEAM_SECRET"]
+        listeners.close()
+    out = tmp / "out"
+    results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    yield Batch(out, tmp / "solo", results, sorted(set(tree(os.getpid())) - before), received, files)
+
+
+def test_the_corpus_covers_every_threat_class() -> None:
+    """Are there at least 40 hostile or broken submissions, every class of the threat model
+    represented, and exactly the files the manifest describes?"""
+    assert len(MANIFEST) >= 40
+    assert {spec["threat"] for spec in MANIFEST.values()} == CLASSES
+    on_disk = {p.name for p in CORPUS.iterdir() if p.suffix in (".py", ".ipynb")}
+    assert on_disk == set(MANIFEST)
+
+
+def _value_tests(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [t for t in result["tests"] if t["extra_data"]["device"] != "meta"]
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_each_hostile_submission_gets_its_verdict(batch: Batch, name: str) -> None:
+    """Does each corpus submission get exactly its expected verdict (no credit, or full marks
+    on the functions it answers honestly), with the expected message?"""
+    spec = MANIFEST[name]
+    result = batch.results[Path(name).stem]
+    assert result["max_score"] > 0 and result["extra_data"]["sandbox"] == detect_level()
+    if spec["expect"] == "zero":
+        scored = [t["name"] for t in _value_tests(result) if t["score"] != 0]
+        assert scored == [], scored
+    else:
+        functions = set(spec["expect"])
+        mine = [t for t in result["tests"] if t["tags"][1] in functions]
+        assert mine and all(t["status"] == "passed" for t in mine), [
+            (t["name"], t["output"]) for t in mine if t["status"] != "passed"
+        ][:3]
+        assert all(t["score"] == 0 for t in _value_tests(result) if t["tags"][1] not in functions)
+    if "message" in spec:
+        assert spec["message"] in result["output"], result["output"]
+
+
+def test_oversize_notebook_is_refused_without_breaking_the_batch(batch: Batch) -> None:
+    """Is a notebook over the size cap scored zero with a reason, as its own result?"""
+    result = batch.results["rb_huge"]
+    assert result["score"] == 0 and "could not be graded" in result["output"]
+
+
+def test_correct_submissions_keep_full_marks_bit_for_bit(batch: Batch) -> None:
+    """Do both correct submissions get full marks, with every test (name, score, status,
+    output, diagnosis) identical to grading the same file alone with the same seed?"""
+    solo = json.loads((batch.solo / "correct_a.json").read_text())
+    keys = ("name", "score", "max_score", "status", "output", "tags", "extra_data")
+    for student in ("correct_a", "correct_b"):
+        result = batch.results[student]
+        assert result["score"] == result["max_score"] == solo["score"]
+        assert [[t[k] for k in keys] for t in result["tests"]] == [
+            [t[k] for k in keys] for t in solo["tests"]
+        ]
+
+
+def test_no_process_is_left_behind(batch: Batch) -> None:
+    """After the batch, is no process left below the test process (workers, children,
+    daemonised grandchildren, fork-bomb offspring)?"""
+    assert batch.leftovers == []
+
+
+def test_no_file_appears_outside_the_grader_output(batch: Batch) -> None:
+    """Is the output folder exactly one result and one feedback page per submission plus the
+    summary and batch record, and did none of the files the corpus plants appear on the host?"""
+    students = {Path(n).stem for n in MANIFEST} | {"correct_a", "correct_b", "rb_huge"}
+    expected = {f"{s}.json" for s in students} | {f"feedback/{s}.html" for s in students}
+    expected |= {"summary.csv", ".batch.json"}
+    assert set(batch.out_files) == expected
+    assert [p for p in PLANTED if os.path.exists(p)] == []
+    assert not (Path.home() / "fill.bin").exists()
+
+
+def test_loopback_services_were_not_reached(batch: Batch) -> None:
+    """Did the TCP, UDP and abstract unix services on the host's loopback get no connection or
+    datagram from the corpus?"""
+    assert batch.received == []
