@@ -149,7 +149,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
     out = tmp / "out"
     results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    yield Batch(out, tmp / "solo", results, sorted(set(tree(os.getpid())) - before), received, files)
+    leftovers = sorted(set(tree(os.getpid())) - before)
+    yield Batch(out, tmp / "solo", results, leftovers, received, files)
 
 
 def test_the_corpus_covers_every_threat_class() -> None:
