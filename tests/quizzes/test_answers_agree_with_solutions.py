@@ -193,3 +193,20 @@ def test_numeric_answer_is_accepted_for_the_reference_value(catalog: QuizCatalog
     q = catalog.question(qid)
     assert q is not None and q.answer is not None
     assert q.tolerance.accepts(FIXED[qid](), q.answer)
+
+
+def test_concept_tables_cover_the_graded_function_contract() -> None:
+    """The queue's own copy of the contract equals solutions.contract; every misconception the
+    grader names maps to a concept."""
+    from quizzes.concepts import (
+        DIAGNOSIS_CONCEPTS,
+        FUNCTION_CONCEPTS,
+        FUNCTION_MODULE,
+        PREREQUISITES,
+    )
+    from solutions.contract import FUNCTION_MODULE as CONTRACT
+
+    assert FUNCTION_MODULE == CONTRACT
+    assert list(FUNCTION_CONCEPTS) == [f for fns in ref.MODULE_FUNCTIONS.values() for f in fns]
+    used = {c for cs in FUNCTION_CONCEPTS.values() for c in cs} | set(DIAGNOSIS_CONCEPTS.values())
+    assert used <= set(PREREQUISITES)

@@ -219,3 +219,22 @@ def test_result_without_graded_at_uses_tags_and_the_file_mtime(
         ("epsilon", "exercise:adam_direction", 0.0),
     }
     assert {e.time for e in events["dee"]} == {datetime(2026, 4, 1, 12, 0, 30, tzinfo=UTC)}
+
+
+def test_every_entry_names_a_real_item_of_its_module(tmp_path: Path, catalog: QuizCatalog) -> None:
+    from quizzes.concepts import FUNCTION_MODULE
+
+    events = [
+        *_mastered_events("ema"),
+        _ev("adam_step", 3, 0.0, Source.EXERCISE, "exercise:adam_step"),
+    ]
+    q = build_queue("s", events, catalog, T0 + timedelta(days=90))
+    assert q["entries"]
+    for e in q["entries"]:
+        kind, _, name = e["item"].partition(":")
+        if kind == "exercise":
+            assert FUNCTION_MODULE[name] == e["module"]
+        else:
+            question = catalog.question(name)
+            assert kind == "quiz" and question is not None and question.module == e["module"]
+            assert e["concept"] in question.concepts
