@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from course.cli import main
@@ -99,3 +100,24 @@ def test_cli_errors_are_one_line_with_what_to_do(tmp_path: Path) -> None:
     res = runner.invoke(main, ["quiz", "take", "9.9"])
     assert res.exit_code == 1 and "no quiz for module '9.9'" in res.output
     assert runner.invoke(main, ["quiz", "validate"]).output == "all ten quiz files are valid\n"
+
+
+def test_notebook_answers_flow_to_the_queue(
+    tmp_path: Path, catalog: QuizCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answer in the notebook cell, then sync, score and queue from the terminal."""
+    from tests.quizzes.test_notebook import _filled
+
+    check = catalog.module("4.1").skill_check
+    monkeypatch.chdir(tmp_path)
+    answers = {f"q{i}": q.correct_ids[0] for i, q in enumerate(check, 1)}
+    exec(compile(_filled("4.1", answers, "dana"), "cell", "exec"), {})
+    runner, results = CliRunner(), tmp_path / "results"
+    assert runner.invoke(main, ["quiz", "sync", str(results)]).exit_code == 0  # default store
+    assert (
+        runner.invoke(main, ["quiz", "score", "results/answers", "--out", "results"]).exit_code == 0
+    )
+    assert runner.invoke(main, ["queue", "results"]).exit_code == 0
+    queue = json.loads((results / "queues" / "dana.json").read_text())
+    assert queue["concepts"]["bias_correction"]["observations"] == 1
+    assert queue["concepts"]["bias_correction"]["p_known"] > 0.2
