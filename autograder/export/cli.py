@@ -145,3 +145,29 @@ def gradescope(out: Path) -> None:
     from autograder.export.gradescope import export_gradescope
 
     click.echo(f"wrote {export_gradescope(out=out)}; upload it as the assignment's autograder")
+
+
+@export.command("qti")
+@click.option("--module", "modules", multiple=True, help="Only these modules (repeatable).")
+@click.option("--seed", default=0, show_default=True, help="Instance of generated questions.")
+@click.option(
+    "--out", default=Path("quizzes-qti.zip"), type=click.Path(path_type=Path), show_default=True
+)
+def qti(modules: tuple[str, ...], seed: int, out: Path) -> None:
+    """Skill checks and practice banks as a Canvas QTI 1.2 zip."""
+    from autograder.export.qti import export_qti
+
+    click.echo(f"wrote {export_qti(out=out, modules=modules, seed=seed)}")
+
+
+@export.command("moodle-xml")
+@click.option("--module", "modules", multiple=True, help="Only these modules (repeatable).")
+@click.option("--seed", default=0, show_default=True, help="Instance of generated questions.")
+@click.option(
+    "--out", default=Path("quizzes-moodle.xml"), type=click.Path(path_type=Path), show_default=True
+)
+def moodle_xml(modules: tuple[str, ...], seed: int, out: Path) -> None:
+    """Skill checks and practice banks as Moodle XML (question bank import)."""
+    from autograder.export.moodle_xml import export_moodle_xml
+
+    click.echo(f"wrote {export_moodle_xml(out=out, modules=modules, seed=seed)}")
