@@ -116,8 +116,8 @@ def _numeric_item(
     _SUB(within, "vargte", respident="response1").text = decimal(numeric.answer - numeric.margin)
     _SUB(within, "varlte", respident="response1").text = decimal(numeric.answer + numeric.margin)
     _SUB(right, "setvar", action="Set", varname="SCORE").text = "100"
-    _SUB(right, "displayfeedback", feedbacktype="Response", linkrefid="general_fb")
     if question.explanation:
+        _SUB(right, "displayfeedback", feedbacktype="Response", linkrefid="general_fb")
         _feedback(item, "general_fb", question.explanation)
 
 
