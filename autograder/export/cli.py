@@ -106,6 +106,8 @@ def lti(
     from autograder.export.lti import post_scores, render_scores, write_scores
     from autograder.export.results import load_results
 
+    if token and not lineitem:
+        raise ExportError("--token given without --lineitem: say where to post the scores")
     moment = timestamp.replace(tzinfo=UTC) if timestamp else datetime.now(UTC)
     user_ids = read_student_map(users, "lti_user_id") if users else None
     scores = render_scores(
@@ -116,8 +118,6 @@ def lti(
     if lineitem:
         posted = post_scores(scores, lineitem=lineitem, token=token or "")
         click.echo(f"posted {posted} score(s) to {lineitem}")
-    elif token:
-        raise ExportError("--token given without --lineitem: say where to post the scores")
 
 
 @export.command("nbgrader")

@@ -1,0 +1,50 @@
+"""`alr export ...`: the click layer reports what it wrote, lists unmatched students, and turns
+bad input into a one-line error with exit code 1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from course.cli import main
+
+from .conftest import FIXTURES, RESULTS
+
+
+def test_canvas_command_writes_and_lists_unmatched(tmp_path: Path) -> None:
+    out = tmp_path / "canvas.csv"
+    result = CliRunner().invoke(
+        main,
+        [
+            "export",
+            "canvas",
+            str(RESULTS),
+            "--roster",
+            str(FIXTURES / "canvas-roster.csv"),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}: 3 student(s)" in result.stdout
+    assert "NOT written, no roster row: dave" in result.stderr
+    assert out.read_bytes().startswith(b'"Student","ID"')
+
+
+def test_malformed_result_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "eve.json").write_text(json.dumps({"score": 1}))
+    result = CliRunner().invoke(main, ["export", "lti", str(tmp_path), "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'eve.json'}: extra_data: expected an object, got NoneType"
+    ]
+
+
+def test_token_without_line_item_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["export", "lti", str(RESULTS), "--out", str(tmp_path), "--token", "t"]
+    )
+    assert result.exit_code == 1
+    assert "--token given without --lineitem" in result.stderr
