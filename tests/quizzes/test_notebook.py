@@ -126,3 +126,27 @@ def test_cell_runs_in_a_real_kernel(tmp_path: Path, catalog: QuizCatalog) -> Non
     assert re.search(r"score: 4/4 answered", text), text
     records, _ = read_answer_file(tmp_path / "alr-answers" / "kernel-kid.jsonl")
     assert [r.question for r in records] == [q.id for q in check]
+
+
+def test_question_text_renders_without_stray_markdown(catalog: QuizCatalog) -> None:
+    """Formulas like lr*lambda*theta must not turn into emphasis, lists or headings in notebooks
+    and LMS exports (CommonMark, as Jupyter renders it)."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark")
+    for q in catalog.questions:
+        texts = [
+            q.stem,
+            q.explanation,
+            *(o.text for o in q.options),
+            *(o.explanation for o in q.options),
+        ]
+        if q.generator:
+            texts.append(q.instantiate(0).stem)
+        for text in texts:
+            html = md.render(text)
+            assert not re.search(r"<(em|strong|h\d|table|li|blockquote)\b", html), (q.id, text)
+    for module in MODULE_IDS:
+        html = md.render(skill_check_cells(module)[0].source)
+        strong = re.findall(r"<strong>(.*?)</strong>", html)
+        assert all(re.fullmatch(r"(Q\d|[a-d])\.", s) for s in strong) and "<em>" not in html
