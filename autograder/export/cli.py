@@ -106,7 +106,8 @@ def lti(
     from autograder.export.lti import post_scores, render_scores, write_scores
     from autograder.export.results import load_results
 
-    if token and not lineitem:
+    source = click.get_current_context().get_parameter_source("token")
+    if token and not lineitem and source is click.core.ParameterSource.COMMANDLINE:
         raise ExportError("--token given without --lineitem: say where to post the scores")
     moment = timestamp.replace(tzinfo=UTC) if timestamp else datetime.now(UTC)
     user_ids = read_student_map(users, "lti_user_id") if users else None
