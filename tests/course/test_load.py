@@ -175,8 +175,8 @@ MUTATIONS: list[tuple[str, Edit, str, str]] = [
     (
         "4.5",
         _replace(
-            "names: [encoder.weight, encoder.bias, head.weight]\n        init: zeros\n"
-            "names: [encoder.weight]\n        init: zeros\n"
+            "names: [encoder.weight, encoder.bias, head.weight]\n        init: zeros\n",
+            "names: [encoder.weight]\n        init: zeros\n",
         ),
         "exercises[0].cases[2].names",
         "expected one name per shape (3), got 1",
