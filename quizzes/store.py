@@ -39,6 +39,8 @@ _STUDENT = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _KEYS = {"schema", "event_id", "student", "module", "question", "response", "answered_at", "source"}
 
 Response = str | list[str] | float
+MAX_FILE_BYTES = 16 * 2**20  # answer files are student-written: bound what a reader loads
+MAX_LINE_CHARS = 64 * 2**10
 
 
 @dataclass(frozen=True)
@@ -136,11 +138,25 @@ def _read(path: Path) -> tuple[list[AnswerRecord], list[str], list[str]]:
     problems: list[str] = []
     bad: list[str] = []
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return (
+                [],
+                [
+                    f"{path}: {size} bytes is more than an answer file can hold "
+                    f"({MAX_FILE_BYTES}); not read"
+                ],
+                [],
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [], [f"{path}: cannot read the answer file: {exc}"], []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            problems.append(f"{path}: line {n}: longer than {MAX_LINE_CHARS} characters; skipped")
+            bad.append(line)
             continue
         try:
             records.append(record_from_dict(json.loads(line)))

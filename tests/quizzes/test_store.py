@@ -116,3 +116,19 @@ def test_bad_student_ids_and_missing_store_are_clear_errors(tmp_path: Path) -> N
         append_answers(tmp_path, [_rec(1, "../x")])
     with pytest.raises(AlrError, match="no answer store here"):
         sync_answers(tmp_path / "nowhere", tmp_path)
+
+
+def test_oversized_lines_and_files_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import quizzes.store as store
+
+    path = append_answers(tmp_path, [_rec(1)])
+    assert path is not None
+    with open(path, "a", encoding="utf-8") as f:
+        f.write('{"response": "' + "x" * (store.MAX_LINE_CHARS + 1) + '"}\n')
+    records, problems = read_answer_file(path)
+    assert len(records) == 1 and "line 2: longer than" in problems[0]
+    monkeypatch.setattr(store, "MAX_FILE_BYTES", 100)
+    records, problems = read_answer_file(path)
+    assert records == [] and "more than an answer file can hold" in problems[0]
