@@ -159,7 +159,8 @@ def test_exports_hold_the_class(demo) -> None:
     moodle = (x / "moodle-grades.csv").read_text()
     assert all(s.email in moodle for s in CLASS)
     assert {p.stem for p in (x / "lti-scores").glob("*.json")} >= {s.student for s in CLASS}
-    with sqlite3.connect(x / "gradebook.db") as db:
+    gradebook = demo[0] / "course" / "build" / "nbgrader" / "gradebook.db"
+    with sqlite3.connect(f"file:{gradebook}?mode=ro", uri=True) as db:
         ids = {r[0] for r in db.execute("select id from student")}
     assert ids == {s.student for s in CLASS}
     names = zipfile.ZipFile(x / "gradescope-autograder.zip").namelist()

@@ -12,6 +12,7 @@ student and function, however many of that function's tests named it.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,8 @@ from solutions.contract import FUNCTION_MODULE, MODULE_FUNCTIONS, MODULE_IDS
 ATTENTION_BELOW = 0.5
 #: Naming this many distinct misconceptions flags a student as well.
 ATTENTION_MISCONCEPTIONS = 2
+#: A summary line that only states the score, e.g. "41.5 / 60 points."
+SCORE_LINE = re.compile(r"^\s*[\d.]+\s*/\s*[\d.]+\s*points\.?\s*$")
 #: Longest example hint shown per misconception (characters).
 HINT_CHARS = 240
 
@@ -176,11 +179,19 @@ def _module_fractions(student: StudentResult) -> dict[str, float]:
     return {m: _fraction(ts) for m, ts in groups.items()}
 
 
+def headline(student: StudentResult) -> str:
+    """The first line of the student's summary that is not just the score."""
+    for line in student.output.splitlines():
+        if line.strip() and not SCORE_LINE.match(line):
+            return line.strip()
+    return student.tests[0].output if student.tests else ""
+
+
 def result_reasons(student: StudentResult) -> list[str]:
     """Why a student's graded result needs attention (empty when it does not)."""
     reasons: list[str] = []
     if student.tests and not any(t.score > 0 for t in student.tests):
-        reasons.append("nothing passed: " + _clip(student.output or student.tests[0].output, 160))
+        reasons.append("nothing passed: " + _clip(headline(student), 160))
     elif student.fraction < ATTENTION_BELOW:
         reasons.append(f"scored {student.fraction:.0%} of the points graded")
     low = [

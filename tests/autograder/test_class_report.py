@@ -160,11 +160,17 @@ def test_distractor_counts_follow_each_students_latest_answer(html: str) -> None
                 assert f"<code>{option}</code> {text} ({n})" in row[1], (qid, option, n)
 
 
-def test_students_without_or_with_weak_skill_checks_need_attention(html: str) -> None:
+def test_students_without_or_with_weak_skill_checks_need_attention(
+    class_dir: Path, html: str
+) -> None:
+    """A student without a skill check, or under half right, is flagged; others are not."""
     section = html.split('id="attention"')[1].split("</section>")[0]
     grace = section.split(">grace<")[1].split("</tr>")[0]
     assert "took no skill check" in grace
-    assert "skill checks 25% correct" in section  # dave: 6 of 8 wrong
+    for path in (class_dir / "quizzes").glob("*.json"):
+        totals = json.loads(path.read_text())["totals"]
+        share = totals["score"] / totals["max_score"]
+        assert (f"skill checks {share:.0%} correct" in section) == (share < 0.5), path.stem
 
 
 def _result(tmp_path: Path, doc: object, name: str = "x.json") -> Path:
