@@ -11,7 +11,7 @@ import math
 import torch
 
 
-def check(name, actual, expected, dtype, rtol, atol):  # noqa: ANN001, ANN201 - learner-facing
+def check(name, actual, expected, dtype, rtol, atol):
     """Assert that `actual` matches `expected` (tensor, float or dict) within rtol/atol."""
     if isinstance(expected, dict):
         if not isinstance(actual, dict):

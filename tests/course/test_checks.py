@@ -46,13 +46,13 @@ def test_baked_tests_pass_for_the_reference(function: str) -> None:
     _run(_test_code(function), {})
 
 
-def _ema_swapped(avg, x, beta):  # noqa: ANN001, ANN202
+def _ema_swapped(avg, x, beta):
     return (1 - beta) * avg + beta * x
 
 
 def _adam_no_bias_correction(
     theta, grad, m, v, t, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0
-):  # noqa: ANN001, ANN202
+):
     g = grad + weight_decay * theta
     m = beta1 * m + (1 - beta1) * g
     v = beta2 * v + (1 - beta2) * g * g
@@ -61,24 +61,24 @@ def _adam_no_bias_correction(
 
 def _adamw_coupled(
     theta, grad, m, v, t, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2
-):  # noqa: ANN001, ANN202
+):
     return solutions.adam_step(
         theta, grad, m, v, t, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay
     )
 
 
-def _trust_zero(theta, update):  # noqa: ANN001, ANN202
+def _trust_zero(theta, update):
     wn, un = theta.norm(), update.norm()
     return torch.where((wn > 0) & (un > 0), wn / un, torch.zeros_like(wn))
 
 
-def _lars_decayed_norm(theta, grad, *, trust_coefficient=1e-3, weight_decay=0.0, eps=1e-8):  # noqa: ANN001, ANN202
+def _lars_decayed_norm(theta, grad, *, trust_coefficient=1e-3, weight_decay=0.0, eps=1e-8):
     wn, gn = theta.norm(), grad.norm()
     ratio = trust_coefficient * wn / ((grad + weight_decay * theta).norm() + eps)
     return torch.where((wn > 0) & (gn > 0), ratio, torch.ones_like(wn))
 
 
-def _accumulators_swapped(row_var, col_var, grad, beta2_t):  # noqa: ANN001, ANN202
+def _accumulators_swapped(row_var, col_var, grad, beta2_t):
     g2 = grad * grad
     return (
         beta2_t * row_var + (1 - beta2_t) * g2.mean(-2, keepdim=True).transpose(-1, -2),
@@ -88,7 +88,7 @@ def _accumulators_swapped(row_var, col_var, grad, beta2_t):  # noqa: ANN001, ANN
 
 def _amsgrad_max_of_corrected(
     theta, grad, m, v, v_max, t, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0
-):  # noqa: ANN001, ANN202
+):
     g = grad + weight_decay * theta
     m = beta1 * m + (1 - beta1) * g
     v = beta2 * v + (1 - beta2) * g * g
@@ -98,7 +98,7 @@ def _amsgrad_max_of_corrected(
 
 def _lamb_trust_before_decay(
     theta, grad, m, v, t, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.01
-):  # noqa: ANN001, ANN202
+):
     m = beta1 * m + (1 - beta1) * grad
     v = beta2 * v + (1 - beta2) * grad * grad
     r = (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + eps)
@@ -107,13 +107,13 @@ def _lamb_trust_before_decay(
 
 def _rmsprop_eps_inside(
     theta, grad, square_avg, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0
-):  # noqa: ANN001, ANN202
+):
     g = grad + weight_decay * theta
     square_avg = alpha * square_avg + (1 - alpha) * g * g
     return theta - lr * g / (square_avg + eps).sqrt(), square_avg
 
 
-def _ema_float64(avg, x, beta):  # noqa: ANN001, ANN202
+def _ema_float64(avg, x, beta):
     return solutions.ema(avg, x, beta).double()
 
 
