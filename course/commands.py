@@ -20,14 +20,20 @@ from course.load import validate_course
     help="Directory of module YAML files (default: the packaged course/modules/).",
 )
 def validate(modules_dir: Path | None) -> None:
-    """Validate the course YAML; print every problem with file, key path and reason."""
+    """Validate the course and quiz YAML; print every problem with file, key path and reason."""
     errors = validate_course(modules_dir)
+    try:
+        from quizzes.bank import validate_quizzes
+    except ImportError:  # the quizzes package is optional for building the course
+        pass
+    else:
+        errors += validate_quizzes()
     for error in errors:
         click.echo(str(error), err=True)
     if errors:
         click.echo(f"{len(errors)} problem(s) found.", err=True)
         sys.exit(1)
-    click.echo("course: all modules valid.")
+    click.echo("course: all modules and quizzes valid.")
 
 
 @click.command("build")
