@@ -132,7 +132,29 @@ def test_correct_notebook_gets_full_marks(root: Path) -> None:
     assert results["score"] == results["max_score"] > 0, results["output"]
     assert results["tests"] and all(t["status"] == "passed" for t in results["tests"])
     assert {t["extra_data"]["module"] for t in results["tests"]} == {"3.1"}
-    assert (root / "alr" / "venv" / "lib").is_dir()  # graded from the installed wheel
+
+
+@pytest.mark.slow
+def test_setup_installs_the_wheel_into_its_own_environment(root: Path) -> None:
+    """run_autograder's interpreter imports the course from the wheel, not from this checkout."""
+    done = subprocess.run(
+        [
+            str(root / "alr" / "venv" / "bin" / "python"),
+            "-c",
+            "import autograder.export, solutions, importlib.metadata as m;"
+            "print(autograder.export.__file__); print(solutions.__file__);"
+            "print(m.version('adaptive-lr-course'))",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    export_file, solutions_file, version = done.stdout.split()
+    for path in (export_file, solutions_file):
+        assert Path(path).is_relative_to(root / "alr" / "venv"), path
+    assert version == "0.1.0"
 
 
 @pytest.mark.slow
