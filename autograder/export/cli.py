@@ -103,7 +103,12 @@ def lti(
 ) -> None:
     """LTI 1.3 AGS score JSON per student, written to OUT and optionally posted."""
     from autograder.export.files import read_student_map
-    from autograder.export.lti import post_scores, render_scores, write_scores
+    from autograder.export.lti import (
+        post_scores,
+        render_scores,
+        unmapped_students,
+        write_scores,
+    )
     from autograder.export.results import load_results
 
     source = click.get_current_context().get_parameter_source("token")
@@ -111,11 +116,13 @@ def lti(
         raise ExportError("--token given without --lineitem: say where to post the scores")
     moment = timestamp.replace(tzinfo=UTC) if timestamp else datetime.now(UTC)
     user_ids = read_student_map(users, "lti_user_id") if users else None
-    scores = render_scores(
-        load_results(results), timestamp=moment, module=module, user_ids=user_ids
-    )
+    graded = load_results(results)
+    scores = render_scores(graded, timestamp=moment, module=module, user_ids=user_ids)
     paths = write_scores(scores, out)
     click.echo(f"wrote {len(paths)} score file(s) to {out}")
+    unmapped = unmapped_students(graded, user_ids) if user_ids is not None else ()
+    if unmapped:
+        click.echo(f"NOT written, no LTI user id: {', '.join(unmapped)}", err=True)
     if lineitem:
         posted = post_scores(scores, lineitem=lineitem, token=token or "")
         click.echo(f"posted {posted} score(s) to {lineitem}")

@@ -55,13 +55,17 @@ def render_scores(
     module: str | None = None,
     user_ids: Mapping[str, str] | None = None,
 ) -> tuple[Score, ...]:
-    """One AGS score per student who has a grade (for `module`, when given)."""
+    """One AGS score per student who has a grade (for `module`, when given).
+
+    With `user_ids` (student -> LTI user id), students missing from it get no score: see
+    `unmapped_students`; an LTI score under a guessed user id would reach no one, or the wrong one.
+    """
     if module is not None and module not in MODULE_IDS:
         raise ExportError(f"module {module!r}: expected one of {', '.join(MODULE_IDS)}")
     scores = []
     for student, per_module in sorted(module_grades(results).items()):
         grades = [g for m, g in per_module.items() if module is None or m == module]
-        if not grades:
+        if not grades or (user_ids is not None and student not in user_ids):
             continue
         given = total(g.score for g in grades)
         maximum = total(g.max_score for g in grades)
@@ -74,11 +78,18 @@ def render_scores(
             .set_activity_progress("Completed")
             .set_grading_progress("FullyGraded")
             .set_timestamp(iso_timestamp(timestamp))
-            .set_user_id(user_ids.get(student, student) if user_ids else student)
+            .set_user_id(user_ids[student] if user_ids is not None else student)
             .set_comment("\n".join(module_feedback(g) for g in grades))
         )
         scores.append(Score(student, json.loads(grade.get_value())))
     return tuple(scores)
+
+
+def unmapped_students(
+    results: Sequence[ResultFile], user_ids: Mapping[str, str]
+) -> tuple[str, ...]:
+    """Graded students without an LTI user id in `user_ids` (they get no score)."""
+    return tuple(s for s in sorted(module_grades(results)) if s not in user_ids)
 
 
 def write_scores(scores: Sequence[Score], out: Path) -> tuple[Path, ...]:

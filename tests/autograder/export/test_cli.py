@@ -48,3 +48,13 @@ def test_token_without_line_item_is_refused(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "--token given without --lineitem" in result.stderr
+
+
+def test_lti_lists_students_without_an_lti_user_id(tmp_path: Path) -> None:
+    users = str(FIXTURES / "lti-users.csv")
+    result = CliRunner().invoke(
+        main, ["export", "lti", str(RESULTS), "--users", users, "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "NOT written, no LTI user id: carol, dave" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alice.json", "bob.json"]

@@ -12,20 +12,28 @@ from typing import Any
 
 import pytest
 
-from autograder.export.lti import post_scores, render_scores, scores_url, write_scores
+from autograder.export.files import read_student_map
+from autograder.export.lti import (
+    post_scores,
+    render_scores,
+    scores_url,
+    unmapped_students,
+    write_scores,
+)
 from autograder.export.results import ResultFile
 from course.errors import ExportError
 
-from .conftest import assert_golden
+from .conftest import FIXTURES, assert_golden
 
 WHEN = datetime(2026, 1, 5, 9, 30, 0, 250000, tzinfo=UTC)
-USERS = {"bob": "5f4b7a40-3c6a-4a1c-9d2b-2b8c0a1f9e11"}
+USERS = read_student_map(FIXTURES / "lti-users.csv", "lti_user_id")  # alice and bob
 
 
 def test_ags_score_matches_golden(results: tuple[ResultFile, ...], tmp_path: Path) -> None:
     scores = render_scores(results, timestamp=WHEN, user_ids=USERS)
     paths = write_scores(scores, tmp_path)
-    assert [p.name for p in paths] == ["alice.json", "bob.json", "carol.json", "dave.json"]
+    assert [p.name for p in paths] == ["alice.json", "bob.json"]
+    assert unmapped_students(results, USERS) == ("carol", "dave")  # no guessed user ids
     assert_golden("lti-bob.json", (tmp_path / "bob.json").read_text())
 
 
@@ -99,8 +107,8 @@ def test_scores_are_posted_with_ags_content_type_and_bearer_token(
 ) -> None:
     url, handler = line_item
     scores = render_scores(results, timestamp=WHEN, user_ids=USERS)
-    assert post_scores(scores, lineitem=url, token="s3cret") == 4
-    assert [r["path"] for r in handler.received] == ["/lti/line_items/7/scores"] * 4
+    assert post_scores(scores, lineitem=url, token="s3cret") == 2
+    assert [r["path"] for r in handler.received] == ["/lti/line_items/7/scores"] * 2
     assert {r["type"] for r in handler.received} == {"application/vnd.ims.lis.v1.score+json"}
     assert {r["auth"] for r in handler.received} == {"Bearer s3cret"}
     assert [r["body"] for r in handler.received] == [s.body for s in scores]
