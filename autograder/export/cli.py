@@ -23,12 +23,28 @@ def export() -> None:
     """Export grades and quizzes to Gradescope, Canvas, Moodle, LTI, nbgrader, QTI, Moodle XML."""
 
 
-def _sheet(results: tuple[Path, ...]) -> GradeSheet:
-    from autograder.export.gradesheet import grade_sheet
+_ONLY = click.option(
+    "--only",
+    multiple=True,
+    help="Only this column: a module id or 'skill-checks' (repeatable).",
+)
+
+
+def _sheet(results: tuple[Path, ...], only: tuple[str, ...]) -> GradeSheet:
+    from autograder.export.gradesheet import blank_cells, grade_sheet
     from autograder.export.quiz_scores import load_quiz_totals
     from autograder.export.results import load_results
 
-    return grade_sheet(load_results(results), load_quiz_totals(results))
+    sheet = grade_sheet(load_results(results), load_quiz_totals(results), only=only or None)
+    blanks = blank_cells(sheet)
+    if blanks:
+        click.echo(
+            f"note: {blanks} blank cell(s) for items a student was not graded on; an LMS may"
+            " read a blank as 'no grade' and clear one entered by hand (use --only to export"
+            " the graded columns alone)",
+            err=True,
+        )
+    return sheet
 
 
 def _echo_report(report: ExportReport, what: str) -> None:
@@ -41,6 +57,7 @@ def _echo_report(report: ExportReport, what: str) -> None:
 
 @export.command("canvas")
 @_RESULTS
+@_ONLY
 @click.option(
     "--roster",
     required=True,
@@ -50,15 +67,16 @@ def _echo_report(report: ExportReport, what: str) -> None:
 @click.option(
     "--out", default=Path("canvas-grades.csv"), type=click.Path(path_type=Path), show_default=True
 )
-def canvas(results: tuple[Path, ...], roster: Path, out: Path) -> None:
+def canvas(results: tuple[Path, ...], only: tuple[str, ...], roster: Path, out: Path) -> None:
     """Canvas gradebook import CSV from RESULTS (result files or folders)."""
     from autograder.export.canvas import export_canvas
 
-    _echo_report(export_canvas(sheet=_sheet(results), roster=roster, out=out), "roster row")
+    _echo_report(export_canvas(sheet=_sheet(results, only), roster=roster, out=out), "roster row")
 
 
 @export.command("moodle")
 @_RESULTS
+@_ONLY
 @click.option(
     "--roster",
     type=click.Path(exists=True, path_type=Path),
@@ -67,11 +85,15 @@ def canvas(results: tuple[Path, ...], roster: Path, out: Path) -> None:
 @click.option(
     "--out", default=Path("moodle-grades.csv"), type=click.Path(path_type=Path), show_default=True
 )
-def moodle(results: tuple[Path, ...], roster: Path | None, out: Path) -> None:
+def moodle(
+    results: tuple[Path, ...], only: tuple[str, ...], roster: Path | None, out: Path
+) -> None:
     """Moodle grade import CSV (map 'email' to the user's email address when importing)."""
     from autograder.export.moodle import export_moodle
 
-    _echo_report(export_moodle(sheet=_sheet(results), out=out, roster=roster), "email address")
+    _echo_report(
+        export_moodle(sheet=_sheet(results, only), out=out, roster=roster), "email address"
+    )
 
 
 @export.command("lti")

@@ -8,7 +8,7 @@ without a grade for an item has no cell there (rendered blank: "not graded", nev
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,10 +111,12 @@ def grade_sheet(
     quizzes: Iterable[QuizTotal] = (),
     *,
     titles: Mapping[str, str] | None = None,
+    only: Collection[str] | None = None,
 ) -> GradeSheet:
     """The grade table of `results` (and skill-check totals), checked for consistent maxima.
 
-    `titles` (module id -> assignment name) defaults to the course's (`module_titles`).
+    `titles` (module id -> assignment name) defaults to the course's (`module_titles`); `only`
+    keeps just these columns (module ids and/or QUIZ_KEY), and the students graded in them.
     """
     grades = module_grades(results)
     rows: dict[str, dict[str, Cell]] = {}
@@ -138,4 +140,16 @@ def grade_sheet(
     ]
     if QUIZ_KEY in sources:
         columns.append(Column(QUIZ_KEY, QUIZ_TITLE, _max_of(QUIZ_TITLE, sources[QUIZ_KEY])))
+    if only is not None:
+        unknown = sorted(set(only) - {*MODULE_IDS, QUIZ_KEY})
+        if unknown:
+            raise ExportError(f"columns {unknown}: expected module ids or {QUIZ_KEY!r}")
+        columns = [c for c in columns if c.key in only]
+        kept = {s: {k: c for k, c in cells.items() if k in only} for s, cells in rows.items()}
+        rows = {s: cells for s, cells in kept.items() if cells}
     return GradeSheet(tuple(columns), rows)
+
+
+def blank_cells(sheet: GradeSheet) -> int:
+    """How many (student, column) cells have no grade (written blank)."""
+    return sum(c.key not in sheet.rows[s] for s in sheet.rows for c in sheet.columns)

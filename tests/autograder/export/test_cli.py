@@ -3,11 +3,14 @@ bad input into a one-line error with exit code 1."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from autograder.export.gradesheet import module_titles
 from course.cli import main
 
 from .conftest import FIXTURES, RESULTS
@@ -58,3 +61,22 @@ def test_lti_lists_students_without_an_lti_user_id(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "NOT written, no LTI user id: carol, dave" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alice.json", "bob.json"]
+
+
+def test_only_exports_the_chosen_columns_and_notes_blanks(tmp_path: Path) -> None:
+    roster = str(FIXTURES / "email-roster.csv")
+    out = tmp_path / "m.csv"
+    everything = CliRunner().invoke(
+        main, ["export", "moodle", str(RESULTS), "--roster", roster, "--out", str(out)]
+    )
+    assert "blank cell(s)" in everything.stderr  # carol has no 4.1, no skill checks
+    result = CliRunner().invoke(
+        main,
+        ["export", "moodle", str(RESULTS), "--roster", roster, "--only", "4.1", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "blank cell" not in result.stderr
+    header, *rows = csv.reader(io.StringIO(out.read_text()))
+    title = module_titles()["4.1"]
+    assert header == ["email", title, f"{title} feedback"]
+    assert [r[0] for r in rows] == ["alice@school.example", "'+bob@school.example"]
