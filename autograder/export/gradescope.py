@@ -96,9 +96,16 @@ def export_gradescope(*, out: Path) -> Path:
     """Write the autograder zip to `out` (atomically) and return its path."""
     meta = project_metadata()
     readme = (
-        f"{meta.name} {meta.version} Gradescope autograder.\n"
-        "Upload this zip as the assignment's autograder (Ubuntu 22.04 base image).\n"
-        "Students submit their module notebook (.ipynb) or a .py file.\n"
+        f"{meta.name} {meta.version}: Gradescope autograder.\n\n"
+        "Upload this zip as the assignment's autograder (base image: Ubuntu 22.04).\n"
+        "Students submit their module notebook (.ipynb) or one .py file; the notebook's\n"
+        "metadata says which module it is. setup.sh installs Python 3.11, bubblewrap, CPU torch\n"
+        "and this course (from the bundled wheel); run_autograder grades\n"
+        "/autograder/submission into /autograder/results/results.json.\n\n"
+        "Testing the zip locally, offline: unzip it into ROOT/source, then run\n"
+        "  ALR_GRADESCOPE_ROOT=ROOT ALR_GRADESCOPE_PYTHON=/path/to/python bash ROOT/source/setup.sh\n"
+        "  ALR_GRADESCOPE_ROOT=ROOT bash ROOT/source/run_autograder\n"
+        "where /path/to/python already has torch and the course's dependencies installed.\n"
     )
     with tempfile.TemporaryDirectory() as tmp:
         wheel = build_wheel(Path(tmp))
