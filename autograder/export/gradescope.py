@@ -103,7 +103,8 @@ def export_gradescope(*, out: Path) -> Path:
         "and this course (from the bundled wheel); run_autograder grades\n"
         "/autograder/submission into /autograder/results/results.json.\n\n"
         "Testing the zip locally, offline: unzip it into ROOT/source, then run\n"
-        "  ALR_GRADESCOPE_ROOT=ROOT ALR_GRADESCOPE_PYTHON=/path/to/python bash ROOT/source/setup.sh\n"
+        "  ALR_GRADESCOPE_ROOT=ROOT ALR_GRADESCOPE_PYTHON=/path/to/python \\\n"
+        "      bash ROOT/source/setup.sh\n"
         "  ALR_GRADESCOPE_ROOT=ROOT bash ROOT/source/run_autograder\n"
         "where /path/to/python already has torch and the course's dependencies installed.\n"
     )
