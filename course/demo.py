@@ -73,12 +73,22 @@ def _show(path: Path) -> str:
         return str(path)
 
 
-def alr(args: Sequence[str | Path], echo: Echo) -> None:
-    """Run one `alr` command in this process, echoing it first; a failure stops the demo."""
+def alr(args: Sequence[str | Path], echo: Echo, *, glob: Path | None = None) -> None:
+    """Run one `alr` command in this process, echoing it first; a failure stops the demo.
+
+    With `glob`, the echo shows the files of that folder among `args` as `folder/*`.
+    """
     from course.cli import main
 
     words = [_show(a) if isinstance(a, Path) else a for a in args]
-    echo("  $ alr " + " ".join(shlex.quote(w) for w in words))
+    shown = [
+        shlex.quote(_show(a) if isinstance(a, Path) else a)
+        for a in args
+        if not (isinstance(a, Path) and glob and a.parent == glob)
+    ]
+    if glob:
+        shown.insert(1, shlex.quote(_show(glob)) + "/*")
+    echo("  $ alr " + " ".join(shown))
     try:
         main.main(list(words), prog_name="alr", standalone_mode=False)
     except SystemExit as exc:
@@ -162,7 +172,7 @@ def run_demo(*, out: Path, workers: int | None = None, echo: Echo = click.echo) 
     step(3, "grade the submissions in the sandbox")
     grade: list[str | Path] = ["grade", *files, "--out", p.results, "--seed", str(SEED)]
     grade += ["--timeout", str(TIMEOUT_S)]
-    alr(grade + (["--workers", str(workers)] if workers else []), echo)
+    alr(grade + (["--workers", str(workers)] if workers else []), echo, glob=p.submissions)
     for line in class_table(p.results, students):
         echo(line)
     step(4, "skill checks: save answers locally, sync, score")
