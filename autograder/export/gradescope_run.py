@@ -79,7 +79,7 @@ def grade(root: Path, student: str) -> dict[str, Any]:
         shutil.copyfile(submission, staged)
         out = Path(tmp) / "out"
         try:
-            alr(["grade", str(staged), "--out", str(out)], standalone_mode=False)
+            alr(["grade", str(staged), "--out", str(out), "--workers", "1"], standalone_mode=False)
         except click.ClickException as exc:
             raise AlrError(f"the grader refused the submission: {exc.format_message()}") from exc
         except SystemExit as exc:
