@@ -42,14 +42,17 @@ def student_id(root: Path) -> str:
 
 
 def find_submission(folder: Path) -> Path:
-    """The one notebook (or, without notebooks, the one .py file) the student submitted."""
+    """The one notebook (or, without notebooks, the one .py file) the student submitted.
+
+    Symbolic links are ignored: a submitted link could point at any file of the grading machine.
+    """
     if not folder.is_dir():
         raise AlrError(f"no submission folder {folder}")
     for suffix in (".ipynb", ".py"):
         found = sorted(
             p
             for p in folder.rglob(f"*{suffix}")
-            if p.is_file() and ".ipynb_checkpoints" not in p.parts
+            if p.is_file() and not p.is_symlink() and ".ipynb_checkpoints" not in p.parts
         )
         if len(found) == 1:
             return found[0]
