@@ -171,6 +171,29 @@ def create(name: str, *, memory_mb: int, pids: int) -> SlotCgroups | None:
         return None
 
 
+def sweep_stale() -> None:
+    """Remove empty slot cgroups left by grader processes that no longer exist."""
+    layout = _layout()
+    if layout is None:
+        return
+    mounts, own = _mounts(), _own_paths()
+    parents = {layout[0], layout[1], *([layout[2]] if layout[2] else [])}
+    if "cpu" in mounts:
+        parents.add(mounts["cpu"] / own.get("cpu", "/").lstrip("/"))
+    for parent in parents:
+        try:
+            entries = list(parent.glob("alr-*-*"))
+        except OSError:
+            continue
+        for d in entries:
+            pid = d.name.split("-")[1]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+
+
 def enter_command(cg: SlotCgroups, argv: list[str]) -> list[str]:
     """Wrap argv so the process joins the slot's cgroups before exec (nothing forked outside)."""
     joins = " && ".join(f"echo $$ > '{d}/cgroup.procs'" for d in cg.dirs)

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from autograder.sandbox import layers, records
+from autograder.sandbox import cgroups, layers, records
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.protocol import Job, JobResult, RunStatus
 from autograder.sandbox.slot import RawRun, Slot, SlotConfig
@@ -83,6 +83,8 @@ class Sandbox:
             boot_dir=_boot_dir(self._host_dir),
             host_dir=self._host_dir,
         )
+        if l2:
+            cgroups.sweep_stale()
         base = _UID_BASE + (os.getpid() % 100_000) * 64
         self._slots: list[Slot] = []
         self._free: queue.Queue[Slot] = queue.Queue()

@@ -73,6 +73,8 @@ class RawRun:
 
 def _descendants(root: int) -> list[int]:
     parent: dict[int, int] = {}
+    if not os.path.isdir("/proc"):
+        return []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -163,6 +165,7 @@ class Slot:
             "block": list(layers.PROJECT_PACKAGES),
             "scratch_root": root,
             "wipe": wipe,
+            "pidns": bool(c.bwrap),
             "seccomp": c.seccomp,
             "limits": c.limits.for_child(),
             "debug": bool(os.environ.get("ALR_SANDBOX_DEBUG")),
@@ -369,7 +372,11 @@ class Slot:
                         if not msg:
                             raw.worker_died = True
                             return
-                        raw.report = json.loads(msg)
+                        try:
+                            raw.report = json.loads(msg)
+                        except ValueError:
+                            raw.worker_died = True
+                            return
                         sel.unregister(self.sock)
             raw.frame = bytes(buf) if buf else None
         finally:

@@ -35,6 +35,8 @@ JOB_CAP = 256 << 20
 
 
 def _prctl(option: int, value: int) -> None:
+    if not sys.platform.startswith("linux"):
+        return  # L0 elsewhere: no subreaper / dumpable controls
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(option, value, 0, 0, 0)
 
@@ -112,6 +114,11 @@ def _serve(
     os.close(res_fd)
     _, status, usage = os.wait4(pid, 0)
     elapsed = time.monotonic() - t0
+    if cfg.get("pidns"):  # only inside our own PID namespace: no chance of a reused pid
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the child's session, whatever /proc shows
+        except OSError:
+            pass
     _reap_descendants()
     _wipe(cfg, scratch)
     return {
@@ -126,6 +133,8 @@ def _serve(
 def _descendants() -> list[int]:
     """Every process below this one (orphans are reparented here: we are a subreaper)."""
     parent: dict[int, int] = {}
+    if not os.path.isdir("/proc"):
+        return []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -203,8 +212,8 @@ def _limit(cfg: dict[str, Any]) -> None:
         (resource.RLIMIT_NOFILE, lim["nofile"]),
         (resource.RLIMIT_CORE, 0),
     ]
-    if os.getuid() != 0:  # NPROC is per user id and ignored for root
-        settings.append((resource.RLIMIT_NPROC, lim["pids"]))
+    if cfg.get("uid") is not None:  # only with a slot's own user id: NPROC counts every
+        settings.append((resource.RLIMIT_NPROC, lim["pids"]))  # process of the uid
     for which, value in settings:
         resource.setrlimit(which, (value, value))
 
