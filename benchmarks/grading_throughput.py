@@ -76,7 +76,8 @@ def make_submissions(folder: Path, n: int, hostile: int) -> dict[str, bool]:
         (folder / f"{name}.py").write_text(text)
         kinds[name] = i % 3 == 0
     manifest = sorted(p for p in REDTEAM.iterdir() if p.suffix in (".py", ".ipynb"))
-    for p in manifest[:hostile]:
+    step = max(1, len(manifest) // hostile) if hostile else 1
+    for p in manifest[::step][:hostile]:  # spread over the threat classes
         shutil.copy(p, folder / f"zz_{p.name}")
         kinds[f"zz_{p.stem}"] = False
     return kinds
@@ -176,7 +177,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=200, help="full-course submissions for alr")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--nbgrader-n", type=int, default=2, help="submissions for nbgrader")
+    ap.add_argument(
+        "--nbgrader-n", type=int, default=2, help="submissions for nbgrader (0: skip it)"
+    )
     ap.add_argument("--hostile", type=int, default=0, help="red-team submissions mixed in")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--keep", type=Path, help="work in this (new) folder and keep it")
@@ -211,19 +214,23 @@ def _run(work: Path, args: argparse.Namespace) -> dict[str, float]:
     )
     print(f"  correct submissions at full marks: {full}/{correct}")
 
-    course = work / "nbgrader"
-    assignments = setup_nbgrader(course)
-    chosen = sorted((work / "subs").glob("s*.py"))[: args.nbgrader_n]
-    submit_to_nbgrader(course, assignments, chosen)
-    nb_s = autograde_with_nbgrader(course, assignments)
-    per_nb = nb_s / len(chosen)
-    print(
-        f"nbgrader autograde: {len(chosen)} submissions x {len(assignments)} notebooks in "
-        f"{nb_s:.1f} s = {per_nb * 1e3:.0f} ms/submission"
-    )
-    ratio_torch, speedup = per_alr / torch_s, per_nb / per_alr
+    ratio_torch = per_alr / torch_s
     print(f"alr per submission / one torch import: {ratio_torch:.3f}  (target <= 0.25)")
-    print(f"nbgrader / alr per submission: {speedup:.1f}x  (target >= 20)")
+    nb_s = per_nb = speedup = float("nan")
+    chosen: list[Path] = []
+    if args.nbgrader_n > 0:
+        course = work / "nbgrader"
+        assignments = setup_nbgrader(course)
+        chosen = sorted((work / "subs").glob("s*.py"))[: args.nbgrader_n]
+        submit_to_nbgrader(course, assignments, chosen)
+        nb_s = autograde_with_nbgrader(course, assignments)
+        per_nb = nb_s / len(chosen)
+        speedup = per_nb / per_alr
+        print(
+            f"nbgrader autograde: {len(chosen)} submissions x {len(assignments)} notebooks in "
+            f"{nb_s:.1f} s = {per_nb * 1e3:.0f} ms/submission"
+        )
+        print(f"nbgrader / alr per submission: {speedup:.1f}x  (target >= 20)")
     return {
         "torch_import_s": torch_s,
         "alr_total_s": alr_s,
