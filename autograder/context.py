@@ -28,6 +28,11 @@ class Plan:
     cases: dict[str, tuple[CaseInstance, ...]]
     expected: dict[str, list[CallOutcome]]
     points: dict[str, float]
+    #: trusted outcomes of wrong variants, (case_id, variant index) -> outcome, filled lazily by
+    #: diagnosis: the same mistakes recur across a batch (dict writes are atomic under the GIL)
+    variant_outcomes: dict[tuple[str, int], list[CallOutcome]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)

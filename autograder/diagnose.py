@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from autograder.compare import CaseCheck, Failure, compare_outputs
 from autograder.harness import CaseInstance
+from autograder.program import CallOutcome
 from autograder.reference import run_trusted
 from autograder.sandbox.protocol import CallRecord
 from autograder.variants import VARIANTS
@@ -35,17 +36,26 @@ _VALUE_FAILURES = {Failure.ERROR, Failure.KIND, Failure.SHAPE, Failure.NONFINITE
 
 
 def diagnose_case(
-    case: CaseInstance, records: tuple[CallRecord, ...], check: CaseCheck
+    case: CaseInstance,
+    records: tuple[CallRecord, ...],
+    check: CaseCheck,
+    cache: dict[tuple[str, int], list[CallOutcome]] | None = None,
 ) -> str | None:
-    """The misconception id of one failed case, or None when no known mistake matches."""
+    """The misconception id of one failed case, or None when no known mistake matches.
+    `cache` keeps the variants' trusted outcomes for the rest of the batch."""
     if check.passed or check.failure is None:
         return None
     if check.failure in _STRUCTURAL:
         return _STRUCTURAL[check.failure]
     if check.failure not in _VALUE_FAILURES or case.device == "meta":
         return None
-    for variant in VARIANTS.get(case.function, ()):
-        outcome = run_trusted(case, variant.function)
+    for index, variant in enumerate(VARIANTS.get(case.function, ())):
+        key = (case.case_id, index)
+        outcome = cache.get(key) if cache is not None else None
+        if outcome is None:
+            outcome = run_trusted(case, variant.function)
+            if cache is not None:
+                cache[key] = outcome
         if compare_outputs(case, records, outcome, variant=True).passed:
             return variant.misconception
     return None
@@ -78,7 +88,7 @@ def diagnose(ctx: Context) -> Context:
             if case.device == "meta":
                 mid = _meta_diagnosis(ctx, name, check, found)
             else:
-                mid = diagnose_case(case, records, check)
+                mid = diagnose_case(case, records, check, ctx.settings.plan.variant_outcomes)
             if mid is not None:
                 found[case.case_id] = mid
     return replace(ctx, diagnoses=found)

@@ -25,6 +25,7 @@ from autograder.load import MAX_BYTES, file_sha256
 from autograder.pipeline import grade_submission
 from autograder.plan import build_plan
 from autograder.report import summary_row, write_atomic, write_summary
+from autograder.sandbox.protocol import Job, JobResult
 from course.errors import AlrError
 from course.spec import ExerciseSpec
 
@@ -117,6 +118,36 @@ def _course_exercises() -> list[ExerciseSpec]:
     return [ex for module in load_course().modules for ex in module.exercises]
 
 
+def _skip_unchanged(
+    students: dict[str, Path], shas: dict[str, str], out_dir: Path, seed: int
+) -> dict[str, tuple[GradeOutcome, dict[str, str]]]:
+    """Submissions whose result records the same sha256, grader version and seed."""
+    skipped = {}
+    for s, p in students.items():
+        previous = _previous(out_dir / f"{s}.json", shas[s], seed)
+        if previous is not None:
+            outcome = GradeOutcome(
+                s, p, "skipped", previous["score"], previous["max_score"], out_dir / f"{s}.json"
+            )
+            skipped[s] = (outcome, summary_row(previous, "skipped"))
+    return skipped
+
+
+def _grade_one(
+    path: Path, student: str, sha: str, settings: Settings, runner: Callable[[Job], JobResult]
+) -> tuple[GradeOutcome, dict[str, str]]:
+    ctx = grade_submission(Context(path, student, sha, settings, runner=runner))
+    if ctx.result is None:
+        raise RuntimeError(f"grading {path} produced no result")
+    status = "error" if ctx.error else "graded"
+    score, max_score = ctx.result["score"], ctx.result["max_score"]
+    assert isinstance(score, float | int) and isinstance(max_score, float | int)
+    outcome = GradeOutcome(
+        student, path, status, float(score), float(max_score), settings.out / f"{student}.json"
+    )
+    return outcome, summary_row(ctx.result, status)
+
+
 def grade_batch(
     paths: Iterable[str | os.PathLike[str]],
     *,
@@ -134,65 +165,39 @@ def grade_batch(
     """Grade every submission; see the module docstring. `exercises` defaults to the course's."""
     from autograder.sandbox import Limits, Sandbox
 
-    files = [Path(p) for p in paths]
-    students = _students(files)
+    students = _students([Path(p) for p in paths])
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     seed = batch_seed(out_dir, seed)
     devices = resolve_devices(device)
     shas = {s: file_sha256(p) if p.is_file() else "" for s, p in students.items()}
-    done: dict[str, GradeOutcome] = {}
-    rows: dict[str, dict[str, str]] = {}
-    for s, p in students.items():
-        previous = None if redo else _previous(out_dir / f"{s}.json", shas[s], seed)
-        if previous is not None:
-            done[s] = GradeOutcome(
-                s, p, "skipped", previous["score"], previous["max_score"], out_dir / f"{s}.json"
-            )
-            rows[s] = summary_row(previous, "skipped")
-            if progress:
-                progress(done[s])
+    done = {} if redo else _skip_unchanged(students, shas, out_dir, seed)
+    for outcome, _ in done.values():
+        if progress:
+            progress(outcome)
     todo = [s for s in students if s not in done]
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     level = "L0"
     if todo:
+        specs = _course_exercises() if exercises is None else exercises
+        plan = build_plan(specs, seed=seed, devices=devices)  # config errors before any start
+        limits = Limits(timeout_s=timeout)
         with Sandbox(
-            workers=n_workers,
-            limits=Limits(timeout_s=timeout),
-            min_level=min_sandbox,
-            cuda="cuda" in devices,
+            workers=n_workers, limits=limits, min_level=min_sandbox, cuda="cuda" in devices
         ) as sandbox:
             level = sandbox.level
-            plan = build_plan(
-                _course_exercises() if exercises is None else exercises,
-                seed=seed,
-                devices=devices,
-            )
             settings = Settings(plan, grader_version(), max_bytes, out_dir, level)
 
-            def one(student: str) -> GradeOutcome:
-                ctx = Context(
-                    students[student], student, shas[student], settings, runner=sandbox.run
-                )
-                ctx = grade_submission(ctx)
-                assert ctx.result is not None
-                status = "error" if ctx.error else "graded"
-                rows[student] = summary_row(ctx.result, status)
-                outcome = GradeOutcome(
-                    student,
-                    students[student],
-                    status,
-                    float(ctx.result["score"]),  # type: ignore[arg-type]
-                    float(ctx.result["max_score"]),  # type: ignore[arg-type]
-                    out_dir / f"{student}.json",
-                )
+            def one(s: str) -> tuple[GradeOutcome, dict[str, str]]:
+                graded = _grade_one(students[s], s, shas[s], settings, sandbox.run)
                 if progress:
-                    progress(outcome)
-                return outcome
+                    progress(graded[0])
+                return graded
 
             with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                for outcome in pool.map(one, todo):
-                    done[outcome.student] = outcome
+                for graded in pool.map(one, todo):
+                    done[graded[0].student] = graded
     summary = out_dir / "summary.csv"
-    write_summary(summary, (rows[s] for s in students))
-    return BatchSummary(out_dir, seed, devices, level, tuple(done[s] for s in students), summary)
+    write_summary(summary, (done[s][1] for s in students))
+    outcomes = tuple(done[s][0] for s in students)
+    return BatchSummary(out_dir, seed, devices, level, outcomes, summary)

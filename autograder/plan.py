@@ -6,12 +6,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import torch
+
 from autograder.context import Plan
 from autograder.harness import expand_exercise
+from autograder.program import CallOutcome
 from autograder.reference import run_reference
 from course.errors import AlrError
 from course.spec import ExerciseSpec
 from solutions.contract import FUNCTION_MODULE
+
+
+def _as_arrays(outcome: CallOutcome) -> CallOutcome:
+    """CPU tensors as float64 numpy arrays, once per batch instead of once per comparison."""
+    outcome.values = {
+        k: v.detach().to(torch.float64).numpy()
+        if isinstance(v, torch.Tensor) and v.device.type != "meta"
+        else v
+        for k, v in outcome.values.items()
+    }
+    return outcome
 
 
 def build_plan(exercises: Iterable[ExerciseSpec], *, seed: int, devices: tuple[str, ...]) -> Plan:
@@ -31,5 +45,5 @@ def build_plan(exercises: Iterable[ExerciseSpec], *, seed: int, devices: tuple[s
         cases[name] = tuple(expand_exercise(ex, seed=seed, devices=devices))
         points[name] = float(ex.points)
         for case in cases[name]:
-            expected[case.case_id] = run_reference(case)
+            expected[case.case_id] = [_as_arrays(o) for o in run_reference(case)]
     return Plan(seed, devices, cases, expected, points)
