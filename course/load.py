@@ -168,9 +168,16 @@ def _module(r: Reader, data: Any, stem: str) -> ModuleSpec | None:
         exercises=exercises,
         tasks=tasks,
         experiments=_experiments(r, top.get("experiments"), module_id),
-        skill_check=r.string(top.get("skill_check"), "skill_check"),
+        skill_check=_skill_check(r, top.get("skill_check")),
         path=r.path,
     )
+
+
+def _skill_check(r: Reader, value: Any) -> str:
+    """The module whose skill check (quizzes package) ends the notebook."""
+    if value not in MODULE_IDS:
+        r.error("skill_check", f"expected a module id ({', '.join(MODULE_IDS)}), got {value!r}")
+    return str(value)
 
 
 def _reading(r: Reader, data: Any) -> Reading:
