@@ -80,3 +80,13 @@ def test_only_exports_the_chosen_columns_and_notes_blanks(tmp_path: Path) -> Non
     title = module_titles()["4.1"]
     assert header == ["email", title, f"{title} feedback"]
     assert [r[0] for r in rows] == ["alice@school.example", "'+bob@school.example"]
+
+
+def test_nbgrader_export_without_a_gradebook_says_how_to_make_one(tmp_path: Path) -> None:
+    """No gradebook file: refuse (nbgrader would silently create an empty one)."""
+    missing = tmp_path / "gradebook.db"
+    for db in (str(missing), f"sqlite:///{missing}"):
+        result = CliRunner().invoke(main, ["export", "nbgrader", str(RESULTS), "--db", db])
+        assert result.exit_code == 1
+        assert "no nbgrader gradebook there; run 'nbgrader generate_assignment'" in result.stderr
+    assert not missing.exists()
