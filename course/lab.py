@@ -10,6 +10,7 @@ standard library, torch and matplotlib. `train` drives any graded step rule of t
     trust_ratio   = median over tensors of ||theta_{l, t-1}|| / ||delta theta_l / lr||
                     (the layerwise ratio of the step actually taken: 1 under LAMB)
     second_moment = mean of the second-moment state (v, square_avg, Adafactor's row factor)
+    val_loss      = loss on held-out data (the transformer), before the step
 
 Under `nbgrader autograde` (NBGRADER_EXECUTION=autograde) experiments train 2 steps and draw
 nothing: grading needs only the test cells, and every second of a batch counts.
@@ -37,6 +38,7 @@ class Problem:
     name: str
     params: dict[str, Tensor]
     loss: Callable[[dict[str, Tensor]], Tensor]
+    val_loss: Callable[[dict[str, Tensor]], Tensor] | None = None  # on held-out data
 
 
 def quadratic_problem(seed: int = 0, condition: float = 100.0) -> Problem:
@@ -93,10 +95,10 @@ def softmax_problem(seed: int = 0, n: int = 240, d: int = 6, k: int = 3) -> Prob
 
 
 def transformer_problem(seed: int = 0, vocab: int = 10, length: int = 8, d: int = 16) -> Problem:
-    """A one-block, one-head causal transformer learning to copy the previous token."""
+    """A one-block, one-head causal transformer learning to copy the previous token; the
+    validation loss is measured on 32 held-out sequences."""
     gen = torch.Generator().manual_seed(seed)
     tokens = torch.randint(0, vocab, (32, length), generator=gen)
-    target = torch.roll(tokens, 1, dims=1)
 
     def init(*shape: int, scale: float = 1.0) -> Tensor:
         return (
@@ -117,8 +119,10 @@ def transformer_problem(seed: int = 0, vocab: int = 10, length: int = 8, d: int 
         "head.weight": init(vocab, d),
     }
     mask = torch.ones(length, length, dtype=torch.bool).tril()
+    held_out = torch.randint(0, vocab, (32, length), generator=gen)
 
-    def loss(p: dict[str, Tensor]) -> Tensor:
+    def loss_on(tokens: Tensor, p: dict[str, Tensor]) -> Tensor:
+        target = torch.roll(tokens, 1, dims=1)
         h = p["embed.weight"][tokens] + p["pos.weight"]
         q, k, v = (h @ p[f"attn.{n}.weight"].T for n in ("query", "key", "value"))
         scores = (q @ k.transpose(-1, -2) / math.sqrt(d)).masked_fill(~mask, -math.inf)
@@ -130,7 +134,9 @@ def transformer_problem(seed: int = 0, vocab: int = 10, length: int = 8, d: int 
             logits[:, 1:].reshape(-1, vocab), target[:, 1:].reshape(-1)
         )
 
-    return Problem("transformer", params, loss)
+    return Problem(
+        "transformer", params, lambda p: loss_on(tokens, p), lambda p: loss_on(held_out, p)
+    )
 
 
 PROBLEMS: dict[str, Callable[..., Problem]] = {
@@ -186,6 +192,7 @@ def train(
             "update_ratio",
             "trust_ratio",
             "second_moment",
+            "val_loss",
         )
     }
     for t in range(1, steps + 1):
@@ -211,9 +218,12 @@ def train(
                     s[k] = value
         named_state = dict(zip(state_names, state, strict=True))
         _log(logs, float(loss.detach()), params, new, grads, lr, named_state)
+        with torch.no_grad():
+            val = float(problem.val_loss(params)) if problem.val_loss else math.nan
+        logs["val_loss"].append(val)
         params = {k: v.detach() for k, v in new.items()}
-    final = problem.loss(params)
-    logs["final_loss"] = [float(final)]
+    with torch.no_grad():
+        logs["final_loss"] = [float(problem.loss(params))]
     return logs
 
 
@@ -242,8 +252,10 @@ def _log(
 
 
 def summarise(logs: dict[str, dict[str, list[float]]]) -> None:
-    """Print the first and last value of every logged metric, one run per row."""
+    """Print the last value of every logged metric, one run per row."""
     keys = ["loss", "grad_norm", "update_norm", "update_ratio", "trust_ratio", "second_moment"]
+    if any(not math.isnan(log["val_loss"][-1]) for log in logs.values()):
+        keys.append("val_loss")
     print(f"{'run':<34}" + "".join(f"{k:>15}" for k in ["final_loss", *keys]))
     for label, log in logs.items():
         row = "".join(f"{log[k][-1]:>15.4g}" for k in keys)

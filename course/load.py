@@ -330,6 +330,11 @@ def _experiments(r: Reader, data: Any, module_id: str) -> tuple[Experiment, ...]
             r.choice(v, w, Metric, [x.value for x in Metric])
             for w, v in r.items(m.get("plot"), f"{where}.plot")
         )
+        problem = r.choice(
+            m.get("problem"), f"{where}.problem", ProblemKind, [p.value for p in ProblemKind]
+        )
+        if Metric.VAL_LOSS in plot and problem is not ProblemKind.TRANSFORMER:
+            r.error(f"{where}.plot", "val_loss is logged for the transformer problem only")
         code = m.get("code", "")
         if not isinstance(code, str):
             r.error(f"{where}.code", "expected Python source")
@@ -342,12 +347,7 @@ def _experiments(r: Reader, data: Any, module_id: str) -> tuple[Experiment, ...]
             Experiment(
                 id=r.string(m.get("id"), f"{where}.id", "experiment"),
                 title=r.string(m.get("title"), f"{where}.title"),
-                problem=r.choice(
-                    m.get("problem"),
-                    f"{where}.problem",
-                    ProblemKind,
-                    [p.value for p in ProblemKind],
-                ),
+                problem=problem,
                 text=r.markdown(m.get("text"), f"{where}.text"),
                 runs=runs,
                 steps=r.integer(m.get("steps"), f"{where}.steps"),

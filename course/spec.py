@@ -85,6 +85,7 @@ class Metric(StrEnum):
     TRUST_RATIO = "trust_ratio"  # min over tensors of ||theta_l|| / ||delta theta_l / lr||
     SECOND_MOMENT = "second_moment"  # mean of the second-moment state (v, square_avg, factors)
     PARAM_NORM = "param_norm"  # ||theta|| over all tensors
+    VAL_LOSS = "val_loss"  # loss on held-out data (problems that have it: the transformer)
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,13 @@ def test_autograde_runs_experiments_for_two_steps(monkeypatch: pytest.MonkeyPatc
     logs = lab.train(lab.quadratic_problem(), solutions.adam_step, {}, steps=50)
     assert len(logs["loss"]) == 2
     lab.plot_logs({"adam": logs}, ["loss"], title="not drawn")
+
+
+def test_transformer_logs_a_held_out_loss() -> None:
+    """Is the transformer's validation loss logged (held-out data), and absent elsewhere?"""
+    logs = lab.train(lab.transformer_problem(), solutions.adamw_step, {"lr": 0.01}, steps=5)
+    assert all(math.isfinite(v) for v in logs["val_loss"])
+    assert logs["val_loss"][-1] < logs["val_loss"][0]
+    assert logs["val_loss"] != logs["loss"]
+    quadratic = lab.train(lab.quadratic_problem(), solutions.adamw_step, {}, steps=2)
+    assert all(math.isnan(v) for v in quadratic["val_loss"])

@@ -188,6 +188,12 @@ MUTATIONS: list[tuple[str, Edit, str, str]] = [
         "Python syntax error",
     ),
     ("3.1", _replace('id: "3.1"', 'id: "3.9"'), "id", "expected one of 3.1"),
+    (
+        "3.1",
+        _replace("plot: [loss, update_norm, second_moment]", "plot: [loss, val_loss]"),
+        "experiments[0].plot",
+        "val_loss is logged for the transformer problem only",
+    ),
     ("3.1", _replace('skill_check: "3.1"', 'skill_check: "3.6"'), "skill_check", "got '3.6'"),
 ]
 
