@@ -134,7 +134,7 @@ def write_answers(p: DemoOutput, students: Sequence[SampleStudent]) -> int:
     for s in students:
         records = sample_answers(s, catalog, QUIZ_MODULES, ANSWERS_START)
         if records and not (p.answers / f"{s.student}.jsonl").exists():
-            append_answers(p.answers, records)  # type: ignore[arg-type]
+            append_answers(p.answers, records)
         count += bool(records)
     return count
 

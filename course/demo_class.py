@@ -23,6 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quizzes.model import QuizCatalog
+    from quizzes.store import AnswerRecord
 
 DATA = Path(__file__).parent / "demo_data"
 
@@ -151,8 +156,8 @@ def write_submission(student: SampleStudent, out_dir: Path, exercises_dir: Path)
 
 
 def sample_answers(
-    student: SampleStudent, catalog: object, modules: tuple[str, ...], start: datetime
-) -> list[object]:
+    student: SampleStudent, catalog: QuizCatalog, modules: tuple[str, ...], start: datetime
+) -> list[AnswerRecord]:
     """The student's skill-check answers (AnswerRecord) for `modules`, as a notebook saves them.
 
     Each answer is right with probability `quiz_accuracy`, else a distractor; drawn with
@@ -163,10 +168,10 @@ def sample_answers(
     if student.quiz_accuracy is None:
         return []
     rng = random.Random(student.student)
-    records: list[object] = []
+    records: list[AnswerRecord] = []
     when = start
     for module in modules:
-        for q in catalog.module(module).skill_check:  # type: ignore[attr-defined]
+        for q in catalog.module(module).skill_check:
             wrong = [o.id for o in q.options if not o.correct]
             right = rng.random() < student.quiz_accuracy or not wrong
             response = q.correct_ids[0] if right else rng.choice(wrong)

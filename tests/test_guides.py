@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from course.demo_class import DATA, SampleStudent, SubmissionKind, write_submission
+from course.demo_class import DATA, fill_notebook, replace_functions
 
 pytestmark = pytest.mark.slow
 
@@ -68,22 +68,21 @@ def test_runnable_applies_test_substitutions_only_where_marked() -> None:
     assert runnable(block) == "alr build --out x\njupyter execute nb.ipynb"
 
 
-def _student(student: str, kind: SubmissionKind, detail: str = "") -> SampleStudent:
-    return SampleStudent(student, student, f"{student}@school.example", kind, detail, None)
-
-
 def test_instructor_guide_commands_run(tmp_path: Path) -> None:
-    """Build, hand out, grade two submissions, quiz, queue, report and export, as written."""
-    write_submission(_student("alice", SubmissionKind.CORRECT), tmp_path / "submissions", tmp_path)
-    bob = _student("bob", SubmissionKind.MISTAKE, "no_bias_correction")
-    write_submission(bob, tmp_path / "submissions", tmp_path)
+    """Build, hand out, grade two module-3.1 notebooks, quiz, queue, report and export."""
+    correct = (DATA / "correct.py.txt").read_text()
+    wrong = replace_functions(correct, (DATA / "mistakes" / "eps_inside_sqrt.py.txt").read_text())
+    notebook = ROOT / "exercises" / "module-3-1.ipynb"
+    fill_notebook(notebook, correct, tmp_path / "submissions" / "alice.ipynb")
+    fill_notebook(notebook, wrong, tmp_path / "submissions" / "bob.ipynb")
     shutil.copyfile(DATA / "canvas-roster.csv", tmp_path / "canvas-roster.csv")
     run_guide("instructor-guide.md", tmp_path)
     results = tmp_path / "results"
-    bob_result = json.loads((results / "bob.json").read_text())
-    named = {t["extra_data"]["diagnosis"] for t in bob_result["tests"]}
-    assert "no_bias_correction" in named
-    assert "no_bias_correction" in (results / "report.html").read_text()
+    alice = json.loads((results / "alice.json").read_text())
+    assert alice["score"] == alice["max_score"] > 0
+    bob = json.loads((results / "bob.json").read_text())
+    assert "eps_inside_sqrt" in {t["extra_data"]["diagnosis"] for t in bob["tests"]}
+    assert "eps_inside_sqrt" in (results / "report.html").read_text()
     assert (results / "queues" / "alice.json").exists()
     assert "Liddell, Alice" in (tmp_path / "canvas-grades.csv").read_text()
     assert (tmp_path / "lti-scores" / "bob.json").exists()
