@@ -270,7 +270,6 @@ def compare(ctx: Context) -> Context:
     if ctx.error is not None:
         return ctx
     from autograder.reference import run_trusted
-    from autograder.sandbox.protocol import RunStatus
     from autograder.variants import EQUIVALENT
 
     plan = ctx.settings.plan
@@ -285,7 +284,7 @@ def compare(ctx: Context) -> Context:
                 continue
             run = ctx.run
             records = run.cases.get(cid) if run is not None else None
-            if run is None or run.status is not RunStatus.OK or records is None:
+            if run is None or records is None:  # a partial result (memory) is still graded
                 why = run.message if run is not None and run.message else "no result came back"
                 checks[cid] = CaseCheck(cid, False, Failure.NOT_RUN, f"not graded: {why}")
                 continue

@@ -261,3 +261,32 @@ def test_a_failing_trajectory_is_plotted_in_the_feedback(batch):
     page = (out / "feedback" / "mistakes0.html").read_text()
     assert "<svg" in page and "relative error" in page
     assert "Look at `adam_step` (line" in page
+
+
+def test_a_hanging_function_costs_only_its_own_points(tmp_path):
+    """When one function never returns, is the run retried function by function so that only
+    that function scores zero (with a message) and the others keep their points?"""
+    exercises = [e for e in course_exercises() if FUNCTION_MODULE[e.function] in ("3.1", "3.2")]
+    path = tmp_path / "hang.py"
+    path.write_text(
+        (SUBMISSIONS / "correct.py").read_text()
+        + (SUBMISSIONS / "hangs_in_one_function.py").read_text()
+    )
+    summary = grade_batch(
+        [path],
+        out=tmp_path / "out",
+        workers=1,
+        timeout=4,
+        seed=SEED,
+        exercises=exercises,
+        device="cpu",
+    )
+    r = json.loads(summary.outcomes[0].result.read_text())
+    tests = _by_function(r)
+    assert set(tests) == set(MODULE_FUNCTIONS["3.1"] + MODULE_FUNCTIONS["3.2"])
+    for function, cases in tests.items():
+        passed = {t["status"] for t in cases}
+        assert passed == ({"failed"} if function == "first_moment_trajectory" else {"passed"})
+    hung = tests["first_moment_trajectory"][0]["output"]
+    assert "first_moment_trajectory raised Timeout" in hung
+    assert "each function was run on its own" in r["output"]
