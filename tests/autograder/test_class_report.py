@@ -107,6 +107,21 @@ def test_student_strings_are_escaped_and_page_loads_nothing_external(html: str) 
     assert not re.search(r"url\((?!#)", html), "only in-page references (SVG clip paths)"
 
 
+def test_hostile_names_in_plots_and_tables_stay_text(tmp_path: Path) -> None:
+    """Diagnosis, function and output strings reach SVG labels and tables only escaped."""
+    doc = _alice()
+    for t in doc["tests"][:4]:
+        t["score"] = 0.0
+        t["status"] = "failed"
+        t["extra_data"]["diagnosis"] = "<script>alert(1)</script>"
+        t["extra_data"]["function"] = "f</text></svg><img src=x onerror=alert(2)>"
+        t["output"] = "<iframe src=//evil.example>"
+    build_report(results_dir=_result(tmp_path, doc))
+    page = (tmp_path / "results" / "report.html").read_text()
+    assert "<script" not in page and "<img" not in page and "<iframe" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
 def test_feedback_links_are_relative_and_only_for_existing_pages(html: str) -> None:
     """alice's name links to feedback/alice.html (it exists); bob's has no link (none does)."""
     assert '<a href="feedback/alice.html">alice</a>' in html
