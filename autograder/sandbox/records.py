@@ -9,12 +9,12 @@ or shape contradict what the record claims, oversize strings.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import numpy as np
 
+from autograder.program import Program
 from autograder.sandbox import wire
 from autograder.sandbox.protocol import CallRecord, Job, OutputValue
 
@@ -41,7 +41,23 @@ class ResultError(ValueError):
     """The child's result is malformed (becomes RunStatus.PROTOCOL_ERROR)."""
 
 
+_PROGRAM_TEXT: dict[int, tuple[Program, str]] = {}
+
+
+def _program_text(program: Program) -> str:
+    """`program.to_json()`, cached per program object (a batch reuses its plan's programs)."""
+    hit = _PROGRAM_TEXT.get(id(program))
+    if hit is not None and hit[0] is program:
+        return hit[1]
+    if len(_PROGRAM_TEXT) > 50_000:
+        _PROGRAM_TEXT.clear()
+    text = program.to_json()
+    _PROGRAM_TEXT[id(program)] = (program, text)  # holding the object keeps its id unique
+    return text
+
+
 def encode_job(job: Job) -> bytes:
+    """One frame: the source, and per case its id, program (JSON text), device, input arrays."""
     arrays: list[np.ndarray] = []
     cases = []
     for case in job.cases:
@@ -49,13 +65,9 @@ def encode_job(job: Job) -> bytes:
         for name, arr in case.inputs.items():
             names[name] = len(arrays)
             arrays.append(np.asarray(arr))
+        program = _program_text(case.program)
         cases.append(
-            {
-                "id": case.case_id,
-                "program": json.loads(case.program.to_json()),
-                "device": case.device,
-                "inputs": names,
-            }
+            {"id": case.case_id, "program": program, "device": case.device, "inputs": names}
         )
     return wire.encode_frame({"source": job.source, "cases": cases}, arrays)
 
@@ -111,7 +123,7 @@ def _tensor_output(x: dict[str, Any], arrays: list[np.ndarray]) -> OutputValue:
         if device == "meta":
             raise ResultError("output: a meta tensor has no value")
         value = _array(x["value"], arrays)
-        if value.dtype.name != TORCH_DTYPES[dtype] or list(value.shape) != shape:
+        if wire.dtype_name(value.dtype) != TORCH_DTYPES[dtype] or list(value.shape) != shape:
             raise ResultError("output: tensor value contradicts its dtype or shape")
     elif device != "meta" and dtype in TORCH_DTYPES:
         raise ResultError("output: a tensor off the meta device must carry its value")

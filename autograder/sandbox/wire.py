@@ -8,7 +8,8 @@ where the header is UTF-8 JSON `{"meta": ..., "arrays": [[dtype, shape, offset, 
 and the payload holds the arrays' raw little-endian bytes back to back. `meta` refers to an array
 by its index. Decoding is strict: exact lengths, a dtype allow-list, non-negative integer shapes
 whose size matches `nbytes`, arrays that lie inside the payload without overlap, and JSON without
-NaN/Infinity constants. Arrays are rebuilt with `np.frombuffer` and copied, never unpickled.
+NaN/Infinity constants. Arrays are read-only `np.frombuffer` views of the received bytes,
+never unpickled.
 
 This module imports only the standard library and numpy: the sandboxed worker loads it by path,
 outside the project's packages (which the child must not be able to import).
@@ -32,6 +33,17 @@ DTYPES: frozenset[str] = frozenset(
 )
 
 
+# numpy's dtype.name is slow (a subclass walk per call): name dtypes by their type character
+_NAME_OF_CHAR = {c: np.dtype(c).name for c in "?bBhHiIlLqQefd" if np.dtype(c).name in DTYPES}
+
+
+def dtype_name(dtype: np.dtype) -> str | None:
+    """The allow-listed name of a numpy dtype ("float32"), or None if it may not cross."""
+    if dtype.byteorder == ">":
+        return None
+    return _NAME_OF_CHAR.get(dtype.char)
+
+
 class WireError(ValueError):
     """A frame is malformed, too large, or breaks the strict format."""
 
@@ -47,10 +59,14 @@ def encode_frame(meta: Any, arrays: list[np.ndarray]) -> bytes:
     offset = 0
     for a in arrays:
         arr = np.asarray(a)
-        if arr.dtype.name not in DTYPES:
-            raise WireError(f"array dtype {arr.dtype.name} cannot cross the boundary")
-        raw = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
-        table.append([arr.dtype.name, list(arr.shape), offset, len(raw)])
+        name = dtype_name(arr.dtype)
+        if name is None:
+            arr = arr.astype(arr.dtype.newbyteorder("<")) if arr.dtype.byteorder == ">" else arr
+            name = dtype_name(arr.dtype)
+        if name is None:
+            raise WireError(f"array dtype {arr.dtype} cannot cross the boundary")
+        raw = arr.tobytes(order="C")
+        table.append([name, list(arr.shape), offset, len(raw)])
         chunks.append(raw)
         offset += len(raw)
     header = json.dumps({"meta": meta, "arrays": table}, allow_nan=False).encode()
@@ -83,7 +99,7 @@ def decode_frame(data: bytes, *, max_bytes: int) -> tuple[Any, list[np.ndarray]]
         raise WireError(f"bad frame header: {type(exc).__name__}") from None
     if not isinstance(header, dict) or set(header) != {"meta", "arrays"}:
         raise WireError("frame header must have exactly 'meta' and 'arrays'")
-    payload = memoryview(data)[start + hlen :]
+    payload = bytes(memoryview(data)[start + hlen :]) if plen else b""
     table = header["arrays"]
     if not isinstance(table, list):
         raise WireError("'arrays' must be a list")
@@ -96,7 +112,7 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
-def _decode_array(entry: Any, payload: memoryview, plen: int) -> np.ndarray:
+def _decode_array(entry: Any, payload: bytes, plen: int) -> np.ndarray:
     if not (isinstance(entry, list) and len(entry) == 4):
         raise WireError("array entry must be [dtype, shape, offset, nbytes]")
     dtype, shape, offset, nbytes = entry
@@ -112,8 +128,8 @@ def _decode_array(entry: Any, payload: memoryview, plen: int) -> np.ndarray:
         size *= d
     if size * dt.itemsize != nbytes:
         raise WireError("array size does not match its shape and dtype")
-    flat = np.frombuffer(payload[offset : offset + nbytes], dtype=dt)
-    return flat.astype(np.dtype(dtype), copy=True).reshape(shape)
+    # a read-only view into the received bytes (no copy, nothing executed)
+    return np.frombuffer(payload, dtype=dt, count=size, offset=offset).reshape(shape)
 
 
 def _check_no_overlap(table: list[Any], plen: int) -> None:

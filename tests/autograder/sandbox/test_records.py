@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import numpy as np
@@ -132,5 +131,5 @@ def test_the_job_frame_holds_only_source_programs_and_inputs() -> None:
     meta, arrays = wire.decode_frame(encode_job(JOB), max_bytes=CAP)
     assert set(meta) == {"source", "cases"}
     assert set(meta["cases"][0]) == {"id", "program", "device", "inputs"}
-    assert Program.from_json(json.dumps(meta["cases"][0]["program"])) == PROGRAM
+    assert Program.from_json(meta["cases"][0]["program"]) == PROGRAM
     assert [a.tobytes() for a in arrays] == [a.tobytes() for a in JOB.cases[0].inputs.values()]
