@@ -189,3 +189,17 @@ def test_replace_functions_swaps_exactly_the_named_function() -> None:
     assert out == expected + "    return 3 * x\n"
     with pytest.raises(ValueError, match="lacks"):
         replace_functions(source, "def c(x):\n    return x\n")
+
+
+def test_demo_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    """`--out` must be new, empty or an earlier demo's: other files are never overwritten."""
+    from course.demo import MARKER, prepare
+    from course.errors import AlrError
+
+    (tmp_path / "thesis.tex").write_text("mine")
+    with pytest.raises(AlrError, match="not written by `alr demo`; pass another --out"):
+        prepare(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.tex"]
+    fresh = prepare(tmp_path / "new")
+    assert (fresh.out / MARKER).exists() and (fresh.out / "rosters" / "canvas-roster.csv").exists()
+    prepare(tmp_path / "new")  # an earlier demo's folder is reused
