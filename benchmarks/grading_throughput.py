@@ -4,7 +4,8 @@
                                             [--hostile 0] [--json FILE] [--keep DIR]
 
 In one run, on this machine:
-  1. times a fresh `python -c "import torch"` (median of three): the unit of the first target;
+  1. times a fresh `python -c "import torch"` three times before and three times after step 2
+     (median of the six): the unit of the first target;
   2. generates N full-course submissions (every graded function), one in three correct and the
      rest each carrying one known mistake from tests/fixtures/submissions/mistakes (plus, with
      --hostile K, K red-team submissions from tests/fixtures/redteam mixed in), and grades them
@@ -51,14 +52,14 @@ def _bin(name: str) -> str:
     return found
 
 
-def time_torch_import(repeats: int = 3) -> float:
-    """Median wall seconds of a fresh interpreter importing torch."""
+def time_torch_import(repeats: int = 3) -> list[float]:
+    """Wall seconds of `repeats` fresh interpreters importing torch."""
     runs = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import torch"], check=True)
         runs.append(time.perf_counter() - t0)
-    return statistics.median(runs)
+    return runs
 
 
 def make_submissions(folder: Path, n: int, hostile: int) -> dict[str, bool]:
@@ -201,11 +202,12 @@ def _run(work: Path, args: argparse.Namespace) -> dict[str, float]:
 
     py = sys.version.split()[0]
     print(f"machine: {os.cpu_count()} cores, sandbox {detect_level()}, python {py}")
-    torch_s = time_torch_import()
-    print(f"fresh `python -c 'import torch'` (median of 3): {torch_s * 1e3:.0f} ms")
-
     kinds = make_submissions(work / "subs", args.n, args.hostile)
+    before = time_torch_import()
     alr_s = grade_with_alr(work / "subs", work / "out", args.workers)
+    after = time_torch_import()  # before and after: a fair unit when the machine's load drifts
+    torch_s = statistics.median([*before, *after])
+    print(f"fresh `python -c 'import torch'` (median of 6, around alr): {torch_s * 1e3:.0f} ms")
     per_alr = alr_s / len(kinds)
     full, correct = check_full_marks(work / "out", kinds)
     print(
