@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,7 +91,9 @@ def alr(args: Sequence[str | Path], echo: Echo, *, glob: Path | None = None) -> 
         shown.insert(1, shlex.quote(_show(glob)) + "/*")
     echo("  $ alr " + " ".join(shown))
     try:
-        main.main(list(words), prog_name="alr", standalone_mode=False)
+        with warnings.catch_warnings():  # nbgrader's own SQLAlchemy noise when adding scores
+            warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in")
+            main.main(list(words), prog_name="alr", standalone_mode=False)
     except SystemExit as exc:
         if exc.code:
             raise AlrError(f"the demo stopped: `alr {words[0]}` failed (see above)") from None
