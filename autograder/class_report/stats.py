@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from autograder.class_report.load import StudentResult, TestOutcome
@@ -113,14 +113,14 @@ def _course_order(keys: Iterable[str], order: Sequence[str]) -> list[str]:
 
 
 def _distributions(
-    students: Sequence[StudentResult], key_of: str, order: Sequence[str]
+    students: Sequence[StudentResult], key_of: Callable[[TestOutcome], str], order: Sequence[str]
 ) -> tuple[Distribution, ...]:
     per: dict[str, list[float]] = defaultdict(list)
     module_of: dict[str, str] = {}
     for s in students:
         groups: dict[str, list[TestOutcome]] = defaultdict(list)
         for t in s.tests:
-            key = t.module if key_of == "module" else t.function
+            key = key_of(t)
             groups[key].append(t)
             module_of[key] = t.module
         for key, tests in groups.items():
@@ -163,8 +163,8 @@ def result_stats(students: Sequence[StudentResult]) -> ResultStats:
     function_order = [f for m in MODULE_IDS for f in MODULE_FUNCTIONS[m]]
     return ResultStats(
         students=tuple(students),
-        modules=_distributions(students, "module", MODULE_IDS),
-        functions=_distributions(students, "function", function_order),
+        modules=_distributions(students, lambda t: t.module, MODULE_IDS),
+        functions=_distributions(students, lambda t: t.function, function_order),
         misconceptions=misconceptions(students),
         grader_versions=_counts(s.grader_version for s in students),
         sandboxes=_counts(s.sandbox for s in students),
