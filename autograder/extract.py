@@ -5,8 +5,9 @@ cell is parsed and only these top-level statements are kept: imports, function a
 definitions, simple assignments (constants, aliases, lambdas), and `try` blocks made of those.
 Training loops, plots, prints, `input()`, magics and shell escapes never run while grading.
 Imports of the grader's own packages (solutions, autograder, course, quizzes) are removed and
-noted. A notebook cell that does not parse is skipped with a note; a .py file that does not parse
-is the student's error.
+noted; other imports are wrapped in `try/except ImportError`, so a package the grader lacks (one
+used for plots) breaks only the functions that use it. A notebook cell that does not parse is
+skipped with a note; a .py file that does not parse is the student's error.
 """
 
 from __future__ import annotations
@@ -92,6 +93,15 @@ def _defined_names(node: ast.stmt) -> list[str]:
     return []
 
 
+def _tolerant(node: ast.stmt, text: str) -> str:
+    """An import that may fail without failing the whole submission: a package the grader does
+    not have (seaborn for a plot) then only breaks the functions that use it (a NameError)."""
+    if not isinstance(node, ast.Import | ast.ImportFrom):
+        return text
+    body = "\n".join("    " + line for line in text.splitlines())
+    return f"try:\n{body}\nexcept ImportError:\n    pass"
+
+
 def _to_python(cell: Cell, kind: SubmissionKind) -> str:
     if kind is SubmissionKind.PYTHON:
         return cell.source
@@ -138,7 +148,7 @@ def extract_source(cells: tuple[Cell, ...], kind: SubmissionKind) -> Extracted:
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
                 future.append(text)
                 continue
-            kept.append(text)
+            kept.append(_tolerant(node, text))
             for name in _defined_names(node):
                 if name in FUNCTION_MODULE:
                     locations[name] = _where(cell, node)
