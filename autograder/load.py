@@ -94,6 +94,8 @@ def _notebook(text: str) -> Submission:
         ) from None
     notes: list[str] = []
     module = meta.get("module") if isinstance(meta, dict) else None
+    if isinstance(module, float):  # {"module": 3.1} written as a number
+        module = str(module)
     if module is not None and module not in MODULE_IDS:
         notes.append(
             f"notebook metadata names module {str(module)[:20]!r}, which does not "

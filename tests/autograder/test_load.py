@@ -79,6 +79,18 @@ def test_an_unknown_module_in_metadata_grades_everything_with_a_note(tmp_path):
     assert sub.module is None and "'9.9', which does not exist" in sub.notes[0]
 
 
+def test_a_module_written_as_a_number_is_understood(tmp_path):
+    """Is metadata {"module": 3.1} (a JSON number) read as module "3.1"?"""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    path = tmp_path / "carol.ipynb"
+    nbformat.write(
+        new_notebook(cells=[new_code_cell("x = 1")], metadata={"alr": {"module": 3.1}}), path
+    )
+    assert read_submission(path).module == "3.1"
+
+
 def test_load_stage_records_the_error_instead_of_raising(tmp_path):
     """Does the stage put a bad file's message on the context and keep going?"""
     ctx = context(course_plan(), tmp_path)
