@@ -5,9 +5,10 @@ cell is parsed and only these top-level statements are kept: imports, function a
 definitions, simple assignments (constants, aliases, lambdas), and `try` blocks made of those.
 Training loops, plots, prints, `input()`, magics and shell escapes never run while grading.
 Imports of the grader's own packages (solutions, autograder, course, quizzes) are removed and
-noted; other imports are wrapped in `try/except ImportError`, so a package the grader lacks (one
-used for plots) breaks only the functions that use it. A notebook cell that does not parse is
-skipped with a note; a .py file that does not parse is the student's error.
+noted. Each kept statement is wrapped in `try/except Exception`, so one that fails while loading
+(a package the grader lacks, used for plots) breaks only the functions that use it. A notebook
+cell that does not parse is skipped with a note; a .py file that does not parse is the student's
+error.
 """
 
 from __future__ import annotations
@@ -93,13 +94,16 @@ def _defined_names(node: ast.stmt) -> list[str]:
     return []
 
 
-def _tolerant(node: ast.stmt, text: str) -> str:
-    """An import that may fail without failing the whole submission: a package the grader does
-    not have (seaborn for a plot) then only breaks the functions that use it (a NameError)."""
-    if not isinstance(node, ast.Import | ast.ImportFrom):
-        return text
-    body = "\n".join("    " + line for line in text.splitlines())
-    return f"try:\n{body}\nexcept ImportError:\n    pass"
+def _tolerant(node: ast.stmt) -> str:
+    """The statement inside `try: ... except Exception: pass`, so that one that fails while
+    loading (a package the grader lacks, a constant built from a dropped variable, a decorator
+    that raises) breaks only the functions that use its name (a NameError), not the whole
+    submission."""
+    handler = ast.ExceptHandler(
+        type=ast.Name("Exception", ast.Load()), name=None, body=[ast.Pass()]
+    )
+    wrapped = ast.Try(body=[node], handlers=[handler], orelse=[], finalbody=[])
+    return ast.unparse(ast.fix_missing_locations(ast.Module([wrapped], type_ignores=[])))
 
 
 def _to_python(cell: Cell, kind: SubmissionKind) -> str:
@@ -144,11 +148,10 @@ def extract_source(cells: tuple[Cell, ...], kind: SubmissionKind) -> Extracted:
             if not _keep(node):
                 dropped += 1
                 continue
-            text = ast.unparse(node)
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-                future.append(text)
+                future.append(ast.unparse(node))
                 continue
-            kept.append(_tolerant(node, text))
+            kept.append(_tolerant(node))
             for name in _defined_names(node):
                 if name in FUNCTION_MODULE:
                     locations[name] = _where(cell, node)
