@@ -101,3 +101,13 @@ def test_structural_failures_name_themselves(failure, expected):
     case = course_plan().cases["adam_step"][0]
     check = CaseCheck(case.case_id, False, failure, "x")
     assert diagnose_case(case, (), check) == expected
+
+
+def test_the_grader_names_only_ids_the_course_knows_plus_aliasing():
+    """Are the ids the grader can name the course's misconception ids (which course files may
+    list as probes), plus `aliases_input`, the one the grader adds?"""
+    from course.signatures import MISCONCEPTIONS
+
+    named = {v.misconception for vs in VARIANTS.values() for v in vs} | STRUCTURAL
+    assert named == set(MISCONCEPTIONS) == CONTRACT_IDS
+    assert set(HINTS) == CONTRACT_IDS | {"aliases_input"}
