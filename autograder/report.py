@@ -3,7 +3,8 @@
 atomically (temp file in the same folder + os.replace), so a crash never leaves half a result.
 
     {"score", "max_score", "execution_time", "output",
-     "extra_data": {student, submission_sha256, grader_version, seed, devices, sandbox, modules
+     "extra_data": {student, submission_sha256, grader_version, seed, devices, sandbox, modules,
+                    graded_at (ISO-8601 UTC; the practice queue dates exercise evidence by it)
                     [, error]},
      "tests": [{"name", "score", "max_score", "status", "output", "tags": [module, function
                 [, diagnosis]], "extra_data": {module, function, device, dtype, diagnosis, case}}]}
@@ -19,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +104,7 @@ def result_dict(ctx: Context) -> dict[str, Any]:
         "devices": sorted({t.case.device for t in ctx.tests} - {"meta"}) or ["cpu"],
         "sandbox": ctx.run.sandbox_level if ctx.run else ctx.settings.sandbox_level,
         "modules": modules,
+        "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if ctx.error:
         extra["error"] = ctx.error

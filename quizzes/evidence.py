@@ -137,6 +137,8 @@ def read_results_dir(
     by_student: dict[str, list[Event]] = {}
     problems: list[str] = []
     for path in sorted(results.glob("*.json")):
+        if path.name.startswith("."):  # the grader's own bookkeeping (.batch.json)
+            continue
         doc = _load_json(path, problems)
         if doc is None or not isinstance(doc.get("tests"), list):
             if doc is not None:
