@@ -14,3 +14,6 @@ name the mistake (`diagnose`, wrong variants in `variants*`, hints in `hints`) -
 course's `CaseSpec`s (`harness`, call signatures in `functions`); the batch `plan` holds them
 with their reference outcomes (`reference`).
 """
+
+#: Wall-clock seconds a submission may run in the sandbox (alr grade --timeout).
+DEFAULT_TIMEOUT = 60.0

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from autograder.grade import DEFAULT_TIMEOUT, GradeOutcome, grade_batch
+from autograder import DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from autograder.grade import GradeOutcome
 
 
 @click.command("grade")
@@ -55,6 +59,8 @@ def grade(
     min_sandbox: str,
 ) -> None:
     """Grade .ipynb / .py submissions: DIR/<student>.json, DIR/feedback/, DIR/summary.csv."""
+    from autograder.grade import grade_batch  # imports torch: only when grading
+
     with click.progressbar(length=len(submissions), label="grading", file=sys.stderr) as bar:
 
         def tick(outcome: GradeOutcome) -> None:

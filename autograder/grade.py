@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from autograder import DEFAULT_TIMEOUT
 from autograder.context import Context, Settings
 from autograder.load import MAX_BYTES, file_sha256
 from autograder.pipeline import grade_submission
@@ -29,7 +30,6 @@ from autograder.sandbox.protocol import Job, JobResult
 from course.errors import AlrError
 from course.spec import ExerciseSpec
 
-DEFAULT_TIMEOUT = 60.0
 BATCH_FILE = ".batch.json"
 
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import click
 
-from course.load import validate_course
-
 
 @click.command("validate")
 @click.option(
@@ -21,13 +19,10 @@ from course.load import validate_course
 )
 def validate(modules_dir: Path | None) -> None:
     """Validate the course and quiz YAML; print every problem with file, key path and reason."""
-    errors = validate_course(modules_dir)
-    try:
-        from quizzes.bank import validate_quizzes
-    except ImportError:  # the quizzes package is optional for building the course
-        pass
-    else:
-        errors += validate_quizzes()
+    from course.load import validate_course  # imports torch (via solutions): only here
+    from quizzes.bank import validate_quizzes
+
+    errors = [*validate_course(modules_dir), *validate_quizzes()]
     for error in errors:
         click.echo(str(error), err=True)
     if errors:
