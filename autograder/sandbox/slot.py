@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 
 from autograder.sandbox import cgroups, layers
 from autograder.sandbox.limits import Limits
+from autograder.sandbox.procs import find_worker, kill_tree
 from course.errors import SandboxError
 
 BOOT = (
@@ -69,63 +69,6 @@ class RawRun:
     worker_died: bool = False
     oom: bool = False
     duration_s: float = 0.0
-
-
-def _descendants(root: int) -> list[int]:
-    parent: dict[int, int] = {}
-    if not os.path.isdir("/proc"):
-        return []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_bytes()
-            except OSError:
-                continue
-            parent[int(entry)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
-    found, frontier = [], [root]
-    while frontier:
-        p = frontier.pop()
-        kids = [c for c, pp in parent.items() if pp == p]
-        found += kids
-        frontier += kids
-    return found
-
-
-def kill_tree(root: int, *, keep_root: bool = False) -> None:
-    """Stop, then kill, every descendant of a process (and the process unless keep_root),
-    until none is left."""
-    for _ in range(50):
-        pids = _descendants(root) if keep_root else [root, *_descendants(root)]
-        alive = [p for p in pids if Path(f"/proc/{p}").exists()]
-        if not alive:
-            return
-        for sig in (signal.SIGSTOP, signal.SIGKILL):
-            for p in alive:
-                try:
-                    os.kill(p, sig)
-                except OSError:
-                    pass
-        if alive == [root]:
-            return
-
-
-def _find_worker(root: int) -> int | None:
-    """The host pid of an idle worker: the deepest process at or below `root` whose command
-    line runs it (bubblewrap's own processes carry the same command line above it)."""
-    best: tuple[int, int] | None = None
-    for pid in [root, *_descendants(root)]:
-        try:
-            if b"_alr_sandbox_worker" not in Path(f"/proc/{pid}/cmdline").read_bytes():
-                continue
-        except OSError:
-            continue
-        depth, p = 0, pid
-        while p != root and depth < 64:
-            stat = Path(f"/proc/{p}/stat").read_bytes()
-            p, depth = int(stat[stat.rfind(b")") + 2 :].split()[1]), depth + 1
-        if best is None or depth > best[0]:
-            best = (depth, pid)
-    return best[1] if best else None
 
 
 class Slot:
@@ -233,7 +176,7 @@ class Slot:
             ready = b""
         self.sock.settimeout(None)
         self.ready = bool(ready)
-        self.worker_pid = _find_worker(self.proc.pid) if ready and self.proc else None
+        self.worker_pid = find_worker(self.proc.pid) if ready and self.proc else None
         if not ready:
             self.stop()
             tail = (Path(self.config.host_dir) / f"worker{self.index}.log").read_text()[-800:]

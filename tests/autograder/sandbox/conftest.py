@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from autograder.program import Call, Program, Ref
-from autograder.sandbox import CaseRun, Job, JobResult, Limits, RunStatus, Sandbox, slot
+from autograder.sandbox import CaseRun, Job, JobResult, Limits, RunStatus, Sandbox, procs
 
 SECRET_ENV = "ALR_SANDBOX_TEST_SECRET"
 LIMITS = Limits(timeout_s=4, cpu_s=3, output_mb=1, file_mb=1, tmpfs_mb=16, slot_memory_mb=3072)
@@ -53,7 +53,7 @@ def probe(sandbox: Sandbox, body: str) -> str:
 def tree(pid: int) -> list[int]:
     """Every live descendant of `pid` (zombies excluded)."""
     out = []
-    for p in slot._descendants(pid):
+    for p in procs.descendants(pid):
         try:
             state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:

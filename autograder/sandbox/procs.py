@@ -1,0 +1,65 @@
+"""Process trees seen from the grader (host /proc): find, stop and kill what a slot started."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root` (by parent pid), zombies included."""
+    parent: dict[int, int] = {}
+    if not os.path.isdir("/proc"):
+        return []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            parent[int(entry)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
+    found, frontier = [], [root]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        found += kids
+        frontier += kids
+    return found
+
+
+def kill_tree(root: int, *, keep_root: bool = False) -> None:
+    """Stop, then kill, every descendant of a process (and the process unless keep_root),
+    until none is left."""
+    for _ in range(50):
+        pids = descendants(root) if keep_root else [root, *descendants(root)]
+        alive = [p for p in pids if Path(f"/proc/{p}").exists()]
+        if not alive:
+            return
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for p in alive:
+                try:
+                    os.kill(p, sig)
+                except OSError:
+                    pass
+        if alive == [root]:
+            return
+
+
+def find_worker(root: int) -> int | None:
+    """The host pid of an idle worker: the deepest process at or below `root` whose command
+    line runs it (bubblewrap's own processes carry the same command line above it)."""
+    best: tuple[int, int] | None = None
+    for pid in [root, *descendants(root)]:
+        try:
+            if b"_alr_sandbox_worker" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+        except OSError:
+            continue
+        depth, p = 0, pid
+        while p != root and depth < 64:
+            stat = Path(f"/proc/{p}/stat").read_bytes()
+            p, depth = int(stat[stat.rfind(b")") + 2 :].split()[1]), depth + 1
+        if best is None or depth > best[0]:
+            best = (depth, pid)
+    return best[1] if best else None
