@@ -73,10 +73,13 @@ class Sandbox:
         self.limits = limits
         self._host_dir = tempfile.mkdtemp(prefix="alr-sandbox-")
         l2 = self.level.startswith("L2")
+        # a user id per slot whenever root can start bubblewrap, even without cgroups: it is
+        # what makes RLIMIT_NPROC bind (root ignores it), so a fork bomb stays bounded
+        own_uid = bool(caps.bwrap and caps.root)
         config = SlotConfig(
             limits=limits,
             bwrap=caps.bwrap,
-            setuid=l2,
+            setuid=own_uid,
             cgroups=l2,
             seccomp=caps.seccomp,
             cuda=cuda,
@@ -91,7 +94,7 @@ class Sandbox:
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alr-sandbox-spawn")
         try:
             for i in range(workers):
-                self._slots.append(Slot(i, config, base + i if l2 else None, self._spawner))
+                self._slots.append(Slot(i, config, base + i if own_uid else None, self._spawner))
             self._start_all()
         except BaseException:
             self.close()

@@ -361,3 +361,32 @@ def test_a_child_killing_its_worker_ends_only_its_own_run(sandbox: Sandbox) -> N
     res = run(sandbox, src)
     assert res.status in (RunStatus.CRASHED, RunStatus.TIMEOUT)
     assert run(sandbox, CORRECT).status is RunStatus.OK
+
+
+@pytest.mark.skipif(
+    not (NAMESPACES and os.geteuid() == 0), reason="needs bubblewrap and root (slot user ids)"
+)
+def test_processes_stay_bounded_at_l1_without_cgroups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As root with bubblewrap but no writable cgroups (level L1): does the slot's own user id
+    still bound a fork bomb (RLIMIT_NPROC, which root would ignore)?"""
+    bwrap = layers.detect().bwrap
+    monkeypatch.setattr(layers, "detect", lambda: layers.Capabilities(bwrap, True, False, False))
+    with Sandbox(workers=1, limits=LIMITS) as sb:
+        assert sb.level == "L1"
+        count = probe(
+            sb,
+            """
+            import os, time
+            n = 0
+            for _ in range(1000):
+                try:
+                    if os.fork() == 0:
+                        time.sleep(30)
+                        os._exit(0)
+                    n += 1
+                except OSError:
+                    break
+            result = str(n)
+            """,
+        )
+    assert 0 < int(count) < LIMITS.pids
