@@ -7,7 +7,22 @@
         result.status, result.cases["c1"][0].outputs
 
 Student code runs only in children forked from a warm worker inside the sandbox; the grader keeps
-expected values, references, seeds and output paths to itself (see `pool`, `slot`, `layers`).
+expected values, references, seeds and output paths to itself. Layers are detected at start-up
+(`detect_level()`, reported in every JobResult and result file):
+
+    L0         separate process per submission, rlimits (address space, CPU, file size, open
+               files, core 0), wall-clock kill of the child's whole tree, clean environment,
+               `python -I`, private scratch cwd, project packages unimportable
+    L1         + bubblewrap: read-only view of only the interpreter and packages (never the
+               checkout), size-capped /tmp and /dev/shm wiped after each child, no network,
+               PID namespace, no capabilities; as root also a user id per slot (RLIMIT_NPROC)
+    L2         + root with writable cgroups: per-slot memory, pids and CPU limits, cgroup.kill
+    +seccomp   (pyseccomp + libseccomp) inet/netlink sockets, ptrace, process_vm_*, exec,
+               mount, unshare/new namespaces, bpf denied in the child
+
+Modules: `pool` (Sandbox), `slot` (one warm worker and its job exchange), `worker` and `child`
+(run inside the sandbox, loaded by path), `wire` (no-pickle framing), `records` (strict parse),
+`layers` (detection, bubblewrap view), `cgroups`, `procs` (process trees), `limits`.
 """
 
 from __future__ import annotations
