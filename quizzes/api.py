@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from course.errors import AlrError
+from course.fileio import write_atomic
 from quizzes.bank import load_quizzes
 from quizzes.evidence import read_results_dir
 from quizzes.model import Question, QuizCatalog
@@ -31,7 +32,6 @@ from quizzes.store import (
     format_time,
     read_answer_file,
     sync_answers,
-    write_atomic,
 )
 
 

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from course.fileio import write_atomic
 from quizzes.model import PartialCredit, Question, QuestionKind, QuizCatalog
-from quizzes.store import AnswerRecord, format_time, write_atomic
+from quizzes.store import AnswerRecord, format_time
 
 SCHEMA = "alr-quiz-score/1"
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from course.errors import AlrError
+from course.fileio import write_atomic
 
 SCHEMA = "alr-answer/1"
 _STUDENT = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -198,26 +198,6 @@ def append_answers(store: Path, records: Iterable[AnswerRecord]) -> Path | None:
         handle.flush()
         os.fsync(handle.fileno())
     return path
-
-
-def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
-    """Write `text` to `path` via a temp file in the same folder and os.replace.
-
-    Readers see the old file or the new one, never a part. `durable` also fsyncs the temp file
-    first (answers, scores); derived files that are rebuilt from their inputs (queues) skip it.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from autograder.class_report.quizstats import (
     skill_checks_section,
 )
 from autograder.class_report.stats import attention, result_stats
+from course.fileio import write_atomic
 
 REPORT_NAME = "report.html"
 MISCONCEPTIONS_PER_FUNCTION = 3
@@ -54,22 +54,6 @@ def _links(
         rel = os.path.relpath(target, out.parent) if target.is_file() else None
         links[s.student] = quote(Path(rel).as_posix()) if rel else None
     return links
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to path through a temp file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render(results_dir: Path, out_file: Path) -> tuple[str, Report]:

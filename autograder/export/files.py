@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from course.errors import ExportError
+from course.fileio import write_atomic
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,28 +38,14 @@ def render_csv(rows: Iterable[Sequence[str]]) -> str:
 
 
 def atomic_write(path: Path, data: bytes | str) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and `os.replace`.
-
-    A reader sees the old file or the new one, never a partial one; a failure leaves no
-    temporary file behind.
-    """
+    """Write `data` to `path` atomically (course.fileio.write_atomic); a folder that cannot be
+    created becomes an ExportError naming the file, a failed write or replace stays an OSError."""
     path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise ExportError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, data)
 
 
 def read_student_map(path: Path, column: str) -> dict[str, str]:

@@ -15,13 +15,12 @@ Every file is written atomically and is byte-for-byte reproducible.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
+from course.fileio import write_atomic
 from course.load import load_course
 from course.notebooks.notebook import source_notebook
 from course.notebooks.release import solution_notebook, student_notebook
@@ -33,22 +32,6 @@ c.CourseDirectory.course_id = "adaptive-lr"
 # The experiments train small models; leave them time on a slow machine.
 c.Execute.timeout = 120
 """
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to path through a temporary file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def dumps(nb: NotebookNode) -> str:
