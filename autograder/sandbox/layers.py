@@ -103,11 +103,14 @@ def _bwrap_works(bwrap: str) -> bool:
     return proc.returncode == 0
 
 
-def _project_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+def _project_root() -> Path | None:
+    """The source checkout this package runs from, or None when it is installed (a wheel in a
+    site-packages, whose package folders `_hidden_package_dirs` masks instead)."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() else None
 
 
-def _python_dirs() -> list[str]:
+def python_dirs() -> list[str]:
     """Interpreter and package directories to show read-only (never the project checkout).
 
     A directory that is the checkout or one of its ancestors is never shown; one inside the
@@ -115,14 +118,17 @@ def _python_dirs() -> list[str]:
     """
     root = _project_root()
     venv = Path(sys.prefix).resolve()
-    candidates = {sys.base_prefix, sys.prefix, *site.getsitepackages()}
+    # and package folders on sys.path: a .pth file may add another environment's packages.
+    # Never other sys.path entries: sys.path[0] is the script's folder or the working directory.
+    packages = [d for d in sys.path if Path(d).name in ("site-packages", "dist-packages")]
+    candidates = {sys.base_prefix, sys.prefix, *site.getsitepackages(), *packages}
     candidates.add(str(Path(sys.executable).parent))
     out: set[Path] = set()
     for d in candidates:
         p = Path(d).resolve()
-        if not p.is_dir() or root.is_relative_to(p):
+        if not p.is_dir() or (root is not None and root.is_relative_to(p)):
             continue
-        if p.is_relative_to(root) and not p.is_relative_to(venv):
+        if root is not None and p.is_relative_to(root) and not p.is_relative_to(venv):
             continue
         out.add(p)
     # drop directories already inside another shown one
@@ -158,8 +164,13 @@ def view_args(*, boot_dir: str | None, tmpfs_mb: int, cuda: bool, setuid: bool) 
             args += ["--symlink", os.readlink(host), str(host)]
         elif host.is_dir():
             args += ["--ro-bind", str(host), str(host)]
-    shown = [d for d in _python_dirs() if not Path(d).resolve().is_relative_to(Path("/usr"))]
-    parents = sorted({str(a) for d in ["/etc/x", *shown] for a in Path(d).parents if a != a.parent})
+    shown = [d for d in python_dirs() if not Path(d).resolve().is_relative_to(Path("/usr"))]
+    # /tmp first: a tmpfs mounted after a bind under /tmp would hide it (a checkout, and so its
+    # .venv, may well live under /tmp); the mount points below it are made inside the tmpfs.
+    args += ["--size", str(tmpfs_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
+    parents = sorted(
+        {str(a) for d in ["/etc/x", *shown] for a in Path(d).parents if a != a.parent} - {"/tmp"}
+    )
     for a in parents:  # bubblewrap would create them 0700: the slot user could not traverse
         args += ["--perms", "0755", "--dir", a]
     for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime"):
@@ -174,7 +185,6 @@ def view_args(*, boot_dir: str | None, tmpfs_mb: int, cuda: bool, setuid: bool) 
         for dev in sorted(Path("/dev").glob("nvidia*")):
             args += ["--dev-bind", str(dev), str(dev)]
         args += ["--ro-bind-try", "/sys", "/sys"]
-    args += ["--size", str(tmpfs_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
     if boot_dir is not None:
         args += ["--ro-bind", boot_dir, BOOT_DIR]
     args += ["--chdir", "/tmp", "--clearenv"]

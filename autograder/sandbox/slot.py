@@ -108,6 +108,7 @@ class Slot:
             "block": list(layers.PROJECT_PACKAGES),
             "scratch_root": root,
             "wipe": wipe,
+            "keep": layers.python_dirs() if c.bwrap else [],
             "pidns": bool(c.bwrap),
             "seccomp": c.seccomp,
             "limits": c.limits.for_child(),

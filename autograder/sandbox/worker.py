@@ -187,19 +187,29 @@ def _wipe(cfg: dict[str, Any], scratch: str) -> None:
     """Remove everything the child could write (its scratch, the sandbox's /tmp and /dev/shm)."""
     shutil.rmtree(scratch, ignore_errors=True)
     for root in cfg["wipe"]:
-        try:
-            names = os.listdir(root)
-        except OSError:
+        _wipe_dir(root, cfg["keep"])
+
+
+def _wipe_dir(root: str, keep: list[str]) -> None:
+    """Empty `root`, except the read-only views in `keep` (the interpreter, a .venv under /tmp):
+    a folder on the way to one is emptied of everything else."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(root, name)
+        if path in keep:
             continue
-        for name in names:
-            path = os.path.join(root, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
+        if any(k.startswith(path + os.sep) for k in keep):
+            _wipe_dir(path, keep)
+        elif os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def _limit(cfg: dict[str, Any]) -> None:
