@@ -215,9 +215,12 @@ def _wipe_dir(root: str, keep: list[str]) -> None:
 def _limit(cfg: dict[str, Any]) -> None:
     lim = cfg["limits"]
     mb = 1 << 20
+    # CPU: SIGXCPU at the soft limit (reported as a time limit); the hard limit a second later
+    # kills code that ignores it. Equal limits let the kernel SIGKILL first, with the rusage
+    # read back a hair under the limit: a time limit misreported as a crash.
+    resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_s"], lim["cpu_s"] + 1))
     settings = [
         (resource.RLIMIT_AS, lim["memory_mb"] * mb),
-        (resource.RLIMIT_CPU, lim["cpu_s"]),
         (resource.RLIMIT_FSIZE, lim["file_mb"] * mb),
         (resource.RLIMIT_NOFILE, lim["nofile"]),
         (resource.RLIMIT_CORE, 0),
