@@ -101,14 +101,18 @@ def _students(paths: Sequence[Path]) -> dict[str, Path]:
     return seen
 
 
-def _previous(result: Path, sha: str, seed: int) -> dict | None:
-    """The existing result when it was graded from the same file, grader version and seed."""
+def _previous(result: Path, sha: str, seed: int, devices: tuple[str, ...]) -> dict | None:
+    """The existing result when it was graded from the same file, grader version and seed, on
+    the same devices (a CPU-only result is regraded once a GPU is there)."""
     try:
         data = json.loads(result.read_text(encoding="utf-8"))
         extra = data["extra_data"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    ran = extra.get("devices")
     same = (extra.get("submission_sha256"), extra.get("grader_version"), extra.get("seed"))
+    if not isinstance(ran, list) or tuple(ran) != devices:
+        return None
     return data if same == (sha, grader_version(), seed) else None
 
 
@@ -119,12 +123,16 @@ def _course_exercises() -> list[ExerciseSpec]:
 
 
 def _skip_unchanged(
-    students: dict[str, Path], shas: dict[str, str], out_dir: Path, seed: int
+    students: dict[str, Path],
+    shas: dict[str, str],
+    out_dir: Path,
+    seed: int,
+    devices: tuple[str, ...],
 ) -> dict[str, tuple[GradeOutcome, dict[str, str]]]:
-    """Submissions whose result records the same sha256, grader version and seed."""
+    """Submissions whose result records the same sha256, grader version, seed and devices."""
     skipped = {}
     for s, p in students.items():
-        previous = _previous(out_dir / f"{s}.json", shas[s], seed)
+        previous = _previous(out_dir / f"{s}.json", shas[s], seed, devices)
         if previous is not None:
             outcome = GradeOutcome(
                 s, p, "skipped", previous["score"], previous["max_score"], out_dir / f"{s}.json"
@@ -171,7 +179,7 @@ def grade_batch(
     seed = batch_seed(out_dir, seed)
     devices = resolve_devices(device)
     shas = {s: file_sha256(p) if p.is_file() else "" for s, p in students.items()}
-    done = {} if redo else _skip_unchanged(students, shas, out_dir, seed)
+    done = {} if redo else _skip_unchanged(students, shas, out_dir, seed, devices)
     for outcome, _ in done.values():
         if progress:
             progress(outcome)

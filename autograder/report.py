@@ -85,7 +85,7 @@ def result_dict(ctx: Context) -> dict[str, Any]:
         "submission_sha256": ctx.sha256,
         "grader_version": ctx.settings.grader_version,
         "seed": ctx.settings.plan.seed,
-        "devices": sorted({t.case.device for t in ctx.tests} - {"meta"}) or ["cpu"],
+        "devices": list(ctx.settings.plan.devices),  # every case ran on each (plus meta)
         "sandbox": ctx.run.sandbox_level if ctx.run else ctx.settings.sandbox_level,
         "modules": modules,
         "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),

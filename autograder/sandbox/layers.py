@@ -185,7 +185,43 @@ def view_args(*, boot_dir: str | None, tmpfs_mb: int, cuda: bool, setuid: bool) 
         for dev in sorted(Path("/dev").glob("nvidia*")):
             args += ["--dev-bind", str(dev), str(dev)]
         args += ["--ro-bind-try", "/sys", "/sys"]
+        for d in cuda_library_dirs(shown):
+            args += ["--ro-bind", d, d]
     if boot_dir is not None:
         args += ["--ro-bind", boot_dir, BOOT_DIR]
     args += ["--chdir", "/tmp", "--clearenv"]
     return args
+
+
+#: Environment a CUDA worker keeps from the grader's (trusted: set by whoever runs the grader):
+#: where the driver library lives (often only on LD_LIBRARY_PATH, e.g. /usr/local/nvidia/lib64
+#: in containers) and how CUDA loads modules.
+CUDA_ENV = ("LD_LIBRARY_PATH", "CUDA_MODULE_LOADING", "NVIDIA_DRIVER_CAPABILITIES")
+
+
+def cuda_env() -> dict[str, str]:
+    """The grader's CUDA-related variables that a CUDA worker needs (never CUDA_VISIBLE_DEVICES:
+    each slot gets its own device)."""
+    return {k: os.environ[k] for k in CUDA_ENV if os.environ.get(k)}
+
+
+def cuda_library_dirs(shown: list[str]) -> list[str]:
+    """Folders on LD_LIBRARY_PATH to show read-only in a CUDA sandbox: existing absolute ones
+    not already in the view (/usr, the package folders), never one that is, holds or lies in
+    the checkout, nor /, /tmp or a folder holding the home folder."""
+    root = _project_root()
+    home = Path.home().resolve()
+    covered = [Path("/usr"), *(Path(x).resolve() for x in shown)]
+    out: list[str] = []
+    for entry in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep):
+        if not entry or not os.path.isabs(entry) or not os.path.isdir(entry):
+            continue
+        d = Path(entry).resolve()
+        if any(d.is_relative_to(c) for c in covered) or str(d) in out:
+            continue
+        if root is not None and (d.is_relative_to(root) or root.is_relative_to(d)):
+            continue
+        if home.is_relative_to(d) or d == Path("/tmp"):
+            continue
+        out.append(str(d))
+    return out

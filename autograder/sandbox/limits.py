@@ -15,6 +15,12 @@ class Limits:
     the child may write. tmpfs_mb: size of the sandbox's /tmp (L1+). nofile: open descriptors.
     pids: processes per slot (cgroup pids.max at L2, RLIMIT_NPROC for a non-root slot user).
     slot_memory_mb: cgroup memory of a whole slot, warm worker included (L2).
+
+    In a CUDA sandbox the child's address space is not limited: the CUDA driver reserves tens
+    of GiB of virtual addresses when it starts, and fails under RLIMIT_AS. Host memory is then
+    bounded by the slot's cgroup (L2) only; `cuda_slot_memory_mb` replaces `slot_memory_mb`
+    (a CUDA context and its libraries need more), `cuda_nofile` replaces `nofile` (the driver
+    opens descriptors per device), and `gpu_memory_mb` caps torch's allocator in each child.
     """
 
     timeout_s: float = 20.0
@@ -26,6 +32,9 @@ class Limits:
     nofile: int = 64
     pids: int = 64
     slot_memory_mb: int = 3072
+    cuda_slot_memory_mb: int = 8192
+    cuda_nofile: int = 1024
+    gpu_memory_mb: int = 4096
 
     def __post_init__(self) -> None:
         from course.errors import SandboxError
@@ -40,13 +49,19 @@ class Limits:
                 f"sandbox limit memory_mb: {self.memory_mb} is too small for torch (needs >= 1024)"
             )
 
-    def for_child(self) -> dict[str, Any]:
-        """The limits the worker applies to each child (plain JSON)."""
+    def for_child(self, *, cuda: bool = False) -> dict[str, Any]:
+        """The limits the worker applies to each child (plain JSON). With `cuda`, memory_mb is
+        None (no address-space limit) and gpu_memory_mb is set."""
         return {
-            "memory_mb": int(self.memory_mb),
+            "memory_mb": None if cuda else int(self.memory_mb),
+            "gpu_memory_mb": int(self.gpu_memory_mb) if cuda else None,
             "cpu_s": int(self.cpu_s),
             "file_mb": int(self.file_mb),
-            "nofile": int(self.nofile),
+            "nofile": int(self.cuda_nofile if cuda else self.nofile),
             "pids": int(self.pids),
             "output_mb": int(self.output_mb),
         }
+
+    def slot_memory(self, *, cuda: bool = False) -> int:
+        """The cgroup memory of one slot, in MiB."""
+        return int(self.cuda_slot_memory_mb if cuda else self.slot_memory_mb)

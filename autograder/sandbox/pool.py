@@ -21,9 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from autograder.program import Call, Program, Ref
 from autograder.sandbox import cgroups, layers, records
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.protocol import Job, JobResult, RunStatus
+from autograder.sandbox.protocol import CaseRun, Job, JobResult, RunStatus
 from autograder.sandbox.slot import RawRun, Slot, SlotConfig
 from course.errors import SandboxError
 
@@ -86,6 +89,7 @@ class Sandbox:
             boot_dir=_boot_dir(self._host_dir),
             host_dir=self._host_dir,
         )
+        gpus = cuda_devices() if cuda else []
         if l2:
             cgroups.sweep_stale()
         base = _UID_BASE + (os.getpid() % 100_000) * 64
@@ -94,8 +98,12 @@ class Sandbox:
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alr-sandbox-spawn")
         try:
             for i in range(workers):
-                self._slots.append(Slot(i, config, base + i if own_uid else None, self._spawner))
+                uid = base + i if own_uid else None
+                gpu = gpus[i % len(gpus)] if gpus else None
+                self._slots.append(Slot(i, config, uid, self._spawner, gpu=gpu))
             self._start_all()
+            if cuda:
+                self._check_cuda()
         except BaseException:
             self.close()
             raise
@@ -118,6 +126,34 @@ class Sandbox:
             t.join()
         if errors:
             raise errors[0]
+
+    def _check_cuda(self) -> None:
+        """Run one tiny CUDA job in every slot; a slot where CUDA does not work is the grader's
+        problem, not the students': refuse to start rather than fail every CUDA case."""
+        x = np.arange(6, dtype=np.float32).reshape(2, 3)
+        job = Job(_PROBE_SOURCE, (CaseRun("probe", _PROBE, {"x": x}, "cuda"),))
+        frame = records.encode_job(job)
+        problems: list[str] = []
+
+        def check(slot: Slot) -> None:
+            res = interpret(slot.run(frame), job, self.limits, self.level)
+            problem = _probe_problem(res, x)
+            if problem:
+                problems.append(f"slot {slot.index} (CUDA device {slot.gpu}): {problem}")
+
+        threads = [threading.Thread(target=check, args=(s,)) for s in self._slots]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if problems:
+            raise SandboxError(
+                "CUDA does not work inside the sandbox: "
+                + "; ".join(sorted(problems))
+                + ". Check that the driver's device files (/dev/nvidia*) exist and that its "
+                "library (libcuda.so.1) is in ld.so.cache or on LD_LIBRARY_PATH; or grade with "
+                "--device cpu"
+            )
 
     def __enter__(self) -> Sandbox:
         return self
@@ -146,6 +182,48 @@ class Sandbox:
         finally:
             self._free.put(slot)
         return interpret(raw, job, self.limits, self.level)
+
+
+_PROBE_SOURCE = "def alr_cuda_probe(x):\n    return x * 2\n"
+_PROBE = Program((Call("alr_cuda_probe", (Ref("x"),), outputs=("out",)),))
+
+
+def _probe_problem(res: JobResult, x: np.ndarray) -> str:
+    """What is wrong with the CUDA probe's result ("" when it ran on a GPU and doubled x)."""
+    if res.status is not RunStatus.OK:
+        return f"{res.status.value}: {res.message}"
+    rec = res.cases["probe"][0]
+    if rec.error:
+        return rec.error
+    out = rec.outputs.get("out")
+    if out is None or not out.device.startswith("cuda"):
+        return f"the result came back on {out.device if out else 'no device'}, not CUDA"
+    if out.value is None or not np.array_equal(out.value, 2 * x):
+        return "the result came back with wrong values"
+    return ""
+
+
+def cuda_devices() -> list[str]:
+    """The CUDA devices slots are spread over: CUDA_VISIBLE_DEVICES's entries when it is set
+    (up to the first invalid one, as CUDA reads it), else every device torch counts."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        ids: list[str] = []
+        for entry in env.split(","):
+            entry = entry.strip()
+            if not entry or entry.startswith("-"):
+                break
+            ids.append(entry)
+    else:
+        import torch
+
+        ids = [str(i) for i in range(torch.cuda.device_count())]
+    if not ids:
+        raise SandboxError(
+            f"a CUDA sandbox was asked for, but no CUDA device is visible "
+            f"(CUDA_VISIBLE_DEVICES={env!r}): grade with --device cpu"
+        )
+    return ids
 
 
 def _signal_name(sig: Any) -> str:

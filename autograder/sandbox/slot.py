@@ -73,9 +73,15 @@ class RawRun:
 
 class Slot:
     def __init__(
-        self, index: int, config: SlotConfig, uid: int | None, spawner: ThreadPoolExecutor
+        self,
+        index: int,
+        config: SlotConfig,
+        uid: int | None,
+        spawner: ThreadPoolExecutor,
+        gpu: str | None = None,
     ) -> None:
         self.index, self.config, self.uid = index, config, uid
+        self.gpu = gpu  # the one CUDA device this slot's children see (CUDA_VISIBLE_DEVICES)
         # bubblewrap's --die-with-parent fires when the *thread* that started it exits, so every
         # worker is started from the sandbox's one long-lived spawner thread.
         self.spawner = spawner
@@ -88,7 +94,7 @@ class Slot:
         if config.cgroups:
             name = f"alr-{os.getpid()}-{index}-{time.monotonic_ns() % 10**9}"
             self.cg = cgroups.create(
-                name, memory_mb=config.limits.slot_memory_mb, pids=config.limits.pids
+                name, memory_mb=config.limits.slot_memory(cuda=config.cuda), pids=config.limits.pids
             )
             if self.cg is None:
                 raise SandboxError("could not create the slot's cgroups")
@@ -108,18 +114,25 @@ class Slot:
             "block": list(layers.PROJECT_PACKAGES),
             "scratch_root": root,
             "wipe": wipe,
-            "keep": layers.python_dirs() if c.bwrap else [],
+            "keep": self._shown() if c.bwrap else [],
             "pidns": bool(c.bwrap),
             "seccomp": c.seccomp,
-            "limits": c.limits.for_child(),
+            "limits": c.limits.for_child(cuda=c.cuda),
             "debug": bool(os.environ.get("ALR_SANDBOX_DEBUG")),
         }
+
+    def _shown(self) -> list[str]:
+        """The read-only views inside the sandbox (the worker's wipe leaves them alone)."""
+        shown = layers.python_dirs()
+        return shown + (layers.cuda_library_dirs(shown) if self.config.cuda else [])
 
     def _argv(self, ctl_fd: int) -> tuple[list[str], dict[str, str] | None]:
         c = self.config
         env = dict(ENV, HOME="/tmp")
-        if c.cuda and "CUDA_VISIBLE_DEVICES" in os.environ:
-            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+        if c.cuda:
+            env.update(layers.cuda_env())
+            if self.gpu is not None:
+                env["CUDA_VISIBLE_DEVICES"] = self.gpu
         boot = layers.BOOT_DIR if c.bwrap else c.boot_dir
         py = [sys.executable, "-I", "-c", BOOT, boot, json.dumps(self._worker_cfg(ctl_fd))]
         if not c.bwrap:

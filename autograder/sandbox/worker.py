@@ -220,15 +220,27 @@ def _limit(cfg: dict[str, Any]) -> None:
     # read back a hair under the limit: a time limit misreported as a crash.
     resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_s"], lim["cpu_s"] + 1))
     settings = [
-        (resource.RLIMIT_AS, lim["memory_mb"] * mb),
         (resource.RLIMIT_FSIZE, lim["file_mb"] * mb),
         (resource.RLIMIT_NOFILE, lim["nofile"]),
         (resource.RLIMIT_CORE, 0),
     ]
+    if lim["memory_mb"] is not None:  # None in a CUDA sandbox: the driver's reservations of
+        settings.append((resource.RLIMIT_AS, lim["memory_mb"] * mb))  # address space need it
     if cfg.get("uid") is not None:  # only with a slot's own user id: NPROC counts every
         settings.append((resource.RLIMIT_NPROC, lim["pids"]))  # process of the uid
     for which, value in settings:
         resource.setrlimit(which, (value, value))
+
+
+def _cap_gpu_memory(torch: Any, mb: int) -> None:
+    """Cap torch's CUDA allocator in this child (so one submission cannot starve the GPU for the
+    slots beside it). Initialises CUDA here, in the child: the warm worker never does, since a
+    CUDA context does not survive a fork. A failure is left for the cases to report."""
+    try:
+        total = torch.cuda.get_device_properties(0).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, (mb << 20) / total), 0)
+    except Exception:  # noqa: BLE001 - no usable device: the CUDA cases say so themselves
+        pass
 
 
 def _seccomp() -> None:
@@ -285,6 +297,8 @@ def _child(
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
+    if cfg["limits"].get("gpu_memory_mb"):
+        _cap_gpu_memory(torch, cfg["limits"]["gpu_memory_mb"])
     cap = cfg["limits"]["output_mb"] << 20
     out_meta, out_arrays = child.run_job(program, meta, arrays, cap_bytes=cap)
     del meta, arrays

@@ -59,6 +59,13 @@ def test_grading_writes_results_and_reruns_skip_unchanged_submissions(subs, tmp_
     code, output = _grade(*files, "--out", out, "--redo", "--workers", "1")
     assert "graded 2, unreadable 0, unchanged 0" in output
 
+    # a result from other devices (say, a GPU run) is regraded on the devices of this run
+    alice["extra_data"]["devices"] = ["cpu", "cuda"]
+    (out / "alice.json").write_text(json.dumps(alice))
+    code, output = _grade(*files, "--out", out, "--workers", "1")
+    assert "graded 1, unreadable 0, unchanged 1" in output
+    assert json.loads((out / "alice.json").read_text())["extra_data"]["devices"] == ["cpu"]
+
 
 def test_two_files_for_one_student_are_refused(subs, tmp_path):
     """Do alice.ipynb and alice.py in one batch stop with a clear one-line error (exit 1)?"""

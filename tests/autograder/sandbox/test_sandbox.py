@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -345,7 +346,9 @@ def test_cuda_cases_run_on_the_gpu_inside_the_sandbox() -> None:
     """With cuda=True: does a CUDA case return a cuda:0 tensor with the right float32 values,
     while the warm worker itself never initialised CUDA (the fork would break it)?"""
     case = ema_case(seed=5, device="cuda")
-    with Sandbox(workers=1, limits=LIMITS, cuda=True) as sb:
+    # a child starts CUDA itself (seconds of wall and CPU time): the short test limits would not do
+    limits = dataclasses.replace(LIMITS, timeout_s=60, cpu_s=30)
+    with Sandbox(workers=1, limits=limits, cuda=True) as sb:
         res = run(sb, CORRECT, case)
         out = res.cases["c1"][0].outputs["out"]
         assert res.status is RunStatus.OK and out.device == "cuda:0"
