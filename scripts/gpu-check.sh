@@ -35,7 +35,6 @@ fi
 status=0
 step "CUDA-marked tests, the sandbox and its CUDA set-up"
 "$py" -m pytest -o addopts="" -p no:cacheprovider -n 4 --dist loadscope -ra -q \
-    -m "cuda or not cuda" \
     tests/solutions/test_purity.py tests/autograder/test_cuda.py tests/autograder/test_harness.py \
     tests/autograder/sandbox/test_cuda_setup.py tests/autograder/sandbox/test_sandbox.py \
     || status=1
