@@ -234,8 +234,9 @@ def _limit(cfg: dict[str, Any]) -> None:
 
 def _cap_gpu_memory(torch: Any, mb: int) -> None:
     """Cap torch's CUDA allocator in this child (so one submission cannot starve the GPU for the
-    slots beside it). Initialises CUDA here, in the child: the warm worker never does, since a
-    CUDA context does not survive a fork. A failure is left for the cases to report."""
+    slots beside it). This starts CUDA, in the child: the warm worker never does, since a CUDA
+    context does not survive a fork. A failure is left for the cases (and the grader's start-up
+    probe) to report."""
     try:
         total = torch.cuda.get_device_properties(0).total_memory
         torch.cuda.set_per_process_memory_fraction(min(1.0, (mb << 20) / total), 0)
@@ -285,6 +286,13 @@ def _child(
     os.dup2(res_fd, 4)
     os.closerange(5, 1 << 16)
     _limit(cfg)
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+    if cfg["limits"].get("gpu_memory_mb"):  # CUDA starts here, before seccomp and any input
+        _cap_gpu_memory(torch, cfg["limits"]["gpu_memory_mb"])
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     if cfg["seccomp"]:
         _seccomp()
@@ -292,13 +300,6 @@ def _child(
     os.close(3)
     meta, arrays = wire.decode_frame(frame, max_bytes=JOB_CAP)
     del frame
-    import torch
-
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
-    if cfg["limits"].get("gpu_memory_mb"):
-        _cap_gpu_memory(torch, cfg["limits"]["gpu_memory_mb"])
     cap = cfg["limits"]["output_mb"] << 20
     out_meta, out_arrays = child.run_job(program, meta, arrays, cap_bytes=cap)
     del meta, arrays
