@@ -10,7 +10,8 @@ Student code runs only in children forked from a warm worker inside the sandbox;
 expected values, references, seeds and output paths to itself. Layers are detected at start-up
 (`detect_level()`, reported in every JobResult and result file):
 
-    L0         separate process per submission, rlimits (address space, CPU, file size, open
+    L0         separate process per submission, rlimits (address space, or data segment once
+               CUDA has started in a CUDA sandbox; CPU, file size, open
                files, core 0), wall-clock kill of the child's whole tree, clean environment,
                `python -I`, private scratch cwd, project packages unimportable
     L1         + bubblewrap: read-only view of only the interpreter and packages (never the

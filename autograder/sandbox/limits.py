@@ -17,10 +17,12 @@ class Limits:
     slot_memory_mb: cgroup memory of a whole slot, warm worker included (L2).
 
     In a CUDA sandbox the child's address space is not limited: the CUDA driver reserves tens
-    of GiB of virtual addresses when it starts, and fails under RLIMIT_AS. Host memory is then
-    bounded by the slot's cgroup (L2) only; `cuda_slot_memory_mb` replaces `slot_memory_mb`
-    (a CUDA context and its libraries need more), `cuda_nofile` replaces `nofile` (the driver
-    opens descriptors per device), and `gpu_memory_mb` caps torch's allocator in each child.
+    of GiB of virtual addresses when it starts, and fails under RLIMIT_AS. The child starts CUDA
+    first and then limits its data segment (RLIMIT_DATA: private writable memory, which the
+    driver's reservations are not) to what it uses then plus `memory_mb`; the slot's cgroup
+    (L2) bounds it too. `cuda_slot_memory_mb` replaces `slot_memory_mb` (a CUDA context and its
+    libraries need more), `cuda_nofile` replaces `nofile` (the driver opens descriptors per
+    device), and `gpu_memory_mb` caps torch's allocator in each child.
     """
 
     timeout_s: float = 20.0
@@ -50,10 +52,11 @@ class Limits:
             )
 
     def for_child(self, *, cuda: bool = False) -> dict[str, Any]:
-        """The limits the worker applies to each child (plain JSON). With `cuda`, memory_mb is
-        None (no address-space limit) and gpu_memory_mb is set."""
+        """The limits the worker applies to each child (plain JSON); see the class docstring
+        for what `cuda` changes."""
         return {
-            "memory_mb": None if cuda else int(self.memory_mb),
+            "cuda": bool(cuda),
+            "memory_mb": int(self.memory_mb),
             "gpu_memory_mb": int(self.gpu_memory_mb) if cuda else None,
             "cpu_s": int(self.cpu_s),
             "file_mb": int(self.file_mb),

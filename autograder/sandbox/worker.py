@@ -224,8 +224,8 @@ def _limit(cfg: dict[str, Any]) -> None:
         (resource.RLIMIT_NOFILE, lim["nofile"]),
         (resource.RLIMIT_CORE, 0),
     ]
-    if lim["memory_mb"] is not None:  # None in a CUDA sandbox: the driver's reservations of
-        settings.append((resource.RLIMIT_AS, lim["memory_mb"] * mb))  # address space need it
+    if not lim.get("cuda"):  # CUDA: RLIMIT_DATA once the driver has started (`_limit_data`)
+        settings.append((resource.RLIMIT_AS, lim["memory_mb"] * mb))
     if cfg.get("uid") is not None:  # only with a slot's own user id: NPROC counts every
         settings.append((resource.RLIMIT_NPROC, lim["pids"]))  # process of the uid
     for which, value in settings:
@@ -242,6 +242,21 @@ def _cap_gpu_memory(torch: Any, mb: int) -> None:
         torch.cuda.set_per_process_memory_fraction(min(1.0, (mb << 20) / total), 0)
     except Exception:  # noqa: BLE001 - no usable device: the CUDA cases say so themselves
         pass
+
+
+def _limit_data(mb: int) -> None:
+    """RLIMIT_DATA at the private writable memory in use now (torch, the CUDA context) plus
+    `mb`: bounds what the submission allocates, not the driver's reserved address space."""
+    in_use = 0
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmData:"):
+                    in_use = int(line.split()[1]) << 10
+    except (OSError, ValueError):
+        pass
+    limit = in_use + (mb << 20)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
 def _seccomp() -> None:
@@ -291,8 +306,9 @@ def _child(
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
-    if cfg["limits"].get("gpu_memory_mb"):  # CUDA starts here, before seccomp and any input
+    if cfg["limits"].get("cuda"):  # CUDA starts here, before seccomp and any input
         _cap_gpu_memory(torch, cfg["limits"]["gpu_memory_mb"])
+        _limit_data(cfg["limits"]["memory_mb"])
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     if cfg["seccomp"]:
         _seccomp()

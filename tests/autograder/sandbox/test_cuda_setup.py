@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from autograder.sandbox import JobResult, Limits, RunStatus, Sandbox, layers, pool, worker
-from autograder.sandbox.protocol import CallRecord, OutputValue
+from autograder.sandbox.protocol import CallRecord, Job, OutputValue
 from course.errors import SandboxError
-from tests.autograder.sandbox.conftest import LIMITS, probe
+from tests.autograder.sandbox.conftest import LIMITS, ema_case, probe
 
 NO_CUDA = pytest.mark.skipif(
     torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA"
@@ -48,17 +48,28 @@ def test_a_machine_without_cuda_gets_a_clear_error(monkeypatch: pytest.MonkeyPat
         Sandbox(workers=1, limits=LIMITS, cuda=True)
 
 
-def test_cuda_limits_drop_the_address_space_limit_and_raise_descriptors() -> None:
+def test_cuda_limits_raise_descriptors_and_cap_the_gpu() -> None:
     lim = Limits(memory_mb=2048, nofile=64, cuda_nofile=512, gpu_memory_mb=1024)
     cpu, gpu = lim.for_child(), lim.for_child(cuda=True)
-    assert (cpu["memory_mb"], cpu["nofile"], cpu["gpu_memory_mb"]) == (2048, 64, None)
-    assert (gpu["memory_mb"], gpu["nofile"], gpu["gpu_memory_mb"]) == (None, 512, 1024)
+    assert (cpu["cuda"], cpu["memory_mb"], cpu["nofile"], cpu["gpu_memory_mb"]) == (
+        False,
+        2048,
+        64,
+        None,
+    )
+    assert (gpu["cuda"], gpu["memory_mb"], gpu["nofile"], gpu["gpu_memory_mb"]) == (
+        True,
+        2048,
+        512,
+        1024,
+    )
     assert lim.slot_memory(cuda=True) == lim.cuda_slot_memory_mb > lim.slot_memory()
 
 
 @pytest.mark.parametrize("cuda", [False, True])
 def test_the_child_applies_the_limits_it_is_given(cuda: bool) -> None:
-    """In a forked process, does `_limit` set RLIMIT_AS only outside CUDA, and the descriptors?"""
+    """In a forked process, does `_limit` set RLIMIT_AS only outside CUDA (a CUDA child limits
+    its data segment once the driver has started), and the descriptors?"""
     cfg = {"limits": Limits(cuda_nofile=300).for_child(cuda=cuda)}
     r, w = os.pipe()
     pid = os.fork()
@@ -104,7 +115,8 @@ def test_a_cuda_worker_sees_its_device_and_the_driver_environment_and_no_as_limi
 ) -> None:
     """Inside a CUDA sandbox's child (start-up probe skipped, as this machine may have no GPU):
     is CUDA_VISIBLE_DEVICES the slot's own device, is LD_LIBRARY_PATH passed, is the address
-    space unlimited and the descriptor limit the CUDA one, and is nothing else leaked?"""
+    space unlimited but the data segment limited, the descriptor limit the CUDA one, and is
+    nothing else leaked? Does a submission allocating 6 GiB then run out of memory?"""
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
     monkeypatch.setenv("LD_LIBRARY_PATH", "/usr/lib/alr-test")
     monkeypatch.setenv("ALR_NOT_FOR_STUDENTS", "secret")
@@ -119,12 +131,17 @@ def test_a_cuda_worker_sees_its_device_and_the_driver_environment_and_no_as_limi
                            os.environ.get("LD_LIBRARY_PATH"),
                            os.environ.get("ALR_NOT_FOR_STUDENTS"),
                            resource.getrlimit(resource.RLIMIT_AS)[0],
+                           resource.getrlimit(resource.RLIMIT_DATA)[0],
                            resource.getrlimit(resource.RLIMIT_NOFILE)[0]])
             """,
         )
-    device, libs, leaked, address_space, nofile = eval(seen)  # noqa: S307 - our own repr
+        bomb = "def ema(avg, x, beta):\n    return bytearray(6 << 30)\n"
+        res = sb.run(Job(bomb, (ema_case(),)))
+    device, libs, leaked, address_space, data, nofile = eval(seen)  # noqa: S307 - our own repr
     assert device in ("3", "5") and libs == "/usr/lib/alr-test" and leaked is None
     assert address_space == resource.RLIM_INFINITY and nofile == LIMITS.cuda_nofile
+    assert LIMITS.memory_mb << 20 < data < (LIMITS.memory_mb + 2048) << 20
+    assert res.status is RunStatus.MEMORY, (res.status, res.message)
 
 
 @NO_CUDA
