@@ -33,11 +33,11 @@ fi
 "$py" -c "from autograder.sandbox import detect_level; print('sandbox level', detect_level())"
 
 status=0
-step "CUDA-marked tests, the sandbox and its CUDA set-up"
+step "CUDA-marked tests, the sandbox, its CUDA set-up and the red-team corpus (graded on CUDA too)"
 "$py" -m pytest -o addopts="" -p no:cacheprovider -n 4 --dist loadscope -ra -q \
     tests/solutions/test_purity.py tests/autograder/test_cuda.py tests/autograder/test_harness.py \
     tests/autograder/sandbox/test_cuda_setup.py tests/autograder/sandbox/test_sandbox.py \
-    || status=1
+    tests/autograder/sandbox/test_redteam.py || status=1
 step "CUDA-marked tests alone (the count that ran)"
 "$py" -m pytest -o addopts="" -p no:cacheprovider -n 4 -q -m cuda \
     tests/solutions/test_purity.py tests/autograder/test_cuda.py tests/autograder/test_harness.py \

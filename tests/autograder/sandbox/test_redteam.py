@@ -174,8 +174,13 @@ def test_each_hostile_submission_gets_its_verdict(batch: Batch, name: str) -> No
     result = batch.results[Path(name).stem]
     assert result["max_score"] > 0 and result["extra_data"]["sandbox"] == detect_level()
     if spec["expect"] == "zero":
-        scored = [t["name"] for t in _value_tests(result) if t["score"] != 0]
+        about = set(spec.get("devices", result["extra_data"]["devices"]))
+        tests = _value_tests(result)
+        scored = [t["name"] for t in tests if t["extra_data"]["device"] in about and t["score"]]
         assert scored == [], scored
+        others = [t for t in tests if t["extra_data"]["device"] not in about]
+        right = [t for t in others if t["tags"][1] in spec.get("elsewhere", [])]
+        assert all(t["status"] == "passed" for t in right), [t["name"] for t in right]
     else:
         functions = set(spec["expect"])
         mine = [t for t in result["tests"] if t["tags"][1] in functions]
