@@ -2,8 +2,8 @@
 # The GPU check, for an offline CUDA machine (run from the repository root, as root or in a
 # throwaway environment: it installs into the current Python). It installs the wheels in .whl/
 # and, where bubblewrap is missing, the .deb in .deb/ (both made by scripts/gpu-wheels.sh),
-# then runs every CUDA-marked test, the sandbox suite, and `alr demo` (which grades its sample
-# class with --device auto). The log goes to LOG_DIR/gpu-check.log.
+# then runs every CUDA-marked test, the sandbox suite and the red-team corpus, and grades the
+# sample class of `alr demo` with --device auto and with --device cpu, comparing the two. The log goes to LOG_DIR/gpu-check.log.
 #
 #   scripts/gpu-check.sh [LOG_DIR]        (default: the current folder)
 set -uo pipefail
@@ -43,16 +43,42 @@ step "CUDA-marked tests alone (the count that ran)"
     tests/solutions/test_purity.py tests/autograder/test_cuda.py tests/autograder/test_harness.py \
     tests/autograder/sandbox/test_sandbox.py 2>&1 | tail -3
 
-step "alr demo (grades with --device auto: CPU and CUDA)"
+step "alr grade on the sample class of alr demo: --device auto against --device cpu"
 alr="$("$py" -c 'import os, sys; print(os.path.join(os.path.dirname(sys.executable), "alr"))')"
 out="$(mktemp -d)"
-"$alr" demo --out "$out/demo" || status=1
-"$py" - "$out/demo" <<'PY' || status=1
-import json, pathlib, sys
-files = sorted(p for p in pathlib.Path(sys.argv[1]).glob("results/*.json") if p.name[0] != ".")
-devices = {tuple(json.loads(p.read_text())["extra_data"]["devices"]) for p in files}
-print(len(files), "results; devices recorded:", devices)
-sys.exit(0 if files and devices == {("cpu", "cuda")} else 1)
+"$py" - "$out" <<'PY' || status=1
+import shutil, sys
+from pathlib import Path
+from course.demo import prepare, write_class
+from course.demo_class import read_class
+p = prepare(Path(sys.argv[1]))
+shutil.copytree("exercises", p.course / "exercises")  # the built student notebooks
+write_class(p, read_class(), print)
+PY
+for dev in auto cpu; do
+    "$alr" grade "$out"/submissions/* --out "$out/$dev" --device "$dev" --seed 20240611 \
+        --timeout 20 --workers 4 || status=1
+done
+"$py" - "$out" <<'PY' || status=1
+import json, sys
+from pathlib import Path
+from course.demo_class import read_class
+out, bad = Path(sys.argv[1]), []
+for s in read_class():
+    auto = json.loads((out / "auto" / f"{s.student}.json").read_text())
+    cpu = json.loads((out / "cpu" / f"{s.student}.json").read_text())
+    by = lambda r, d: [(t["name"], t["status"]) for t in r.get("tests", []) if t["extra_data"]["device"] == d]
+    cuda_ok = sum(1 for t in auto.get("tests", []) if t["extra_data"]["device"] == "cuda" and t["status"] == "passed")
+    cpu_ok = sum(1 for t in cpu.get("tests", []) if t["status"] == "passed" and t["extra_data"]["device"] == "cpu")
+    print(f"{s.student:8} {s.kind.value:9} auto {auto['score']:g}/{auto['max_score']:g}  cpu {cpu['score']:g}/{cpu['max_score']:g}  passed: cpu {cpu_ok}, cuda {cuda_ok}")
+    if auto["extra_data"]["devices"] != ["cpu", "cuda"]:
+        bad.append(f"{s.student}: devices {auto['extra_data']['devices']}")
+    if by(auto, "cpu") != by(cpu, "cpu"):
+        bad.append(f"{s.student}: CPU verdicts differ between --device auto and cpu")
+    if s.kind.value == "correct" and (auto["score"] != auto["max_score"] or cuda_ok != cpu_ok):
+        bad.append(f"{s.student}: the correct submission lost points on CUDA")
+print("\n".join(bad) or "every check held")
+sys.exit(1 if bad else 0)
 PY
 step "done: $([ $status = 0 ] && echo PASSED || echo FAILED)"
 exit $status

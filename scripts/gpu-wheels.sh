@@ -13,6 +13,8 @@ mkdir -p .whl .deb
 pkgs=(
     mdit-py-plugins nbformat fastjsonschema jsonschema jsonschema-specifications referencing
     rpds-py traitlets jupyter-core platformdirs pyseccomp
+    ipython ipython-pygments-lexers jedi parso matplotlib-inline pexpect ptyprocess prompt-toolkit
+    wcwidth stack-data asttokens executing pure-eval fsrs
 )
 plats=()
 for n in 17 24 27 28 31 34; do plats+=(--platform "manylinux_2_${n}_x86_64"); done
