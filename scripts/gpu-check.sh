@@ -10,10 +10,11 @@ set -uo pipefail
 log_dir="${1:-.}"
 mkdir -p "$log_dir"
 log="$log_dir/gpu-check.log"
-exec > >(tee "$log") 2>&1
 export PYTHONUNBUFFERED=1
 py=python3
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%FT%TZ)"; }
+
+main() {
 
 step "machine"
 nvidia-smi -L || true
@@ -81,4 +82,8 @@ print("\n".join(bad) or "every check held")
 sys.exit(1 if bad else 0)
 PY
 step "done: $([ $status = 0 ] && echo PASSED || echo FAILED)"
-exit $status
+return $status
+}
+
+main 2>&1 | tee "$log"
+exit "${PIPESTATUS[0]}"
