@@ -17,6 +17,7 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -111,15 +112,19 @@ class Sandbox:
             self._free.put(slot)
 
     def _start_all(self) -> None:
+        self._each_slot(Slot.start)
+
+    def _each_slot(self, fn: Callable[[Slot], None]) -> None:
+        """fn(slot) for every slot at once; the first exception raised is re-raised here."""
         errors: list[BaseException] = []
 
-        def start(slot: Slot) -> None:
+        def one(slot: Slot) -> None:
             try:
-                slot.start()
+                fn(slot)
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=start, args=(s,)) for s in self._slots]
+        threads = [threading.Thread(target=one, args=(s,)) for s in self._slots]
         for t in threads:
             t.start()
         for t in threads:
@@ -141,11 +146,7 @@ class Sandbox:
             if problem:
                 problems.append(f"slot {slot.index} (CUDA device {slot.gpu}): {problem}")
 
-        threads = [threading.Thread(target=check, args=(s,)) for s in self._slots]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        self._each_slot(check)
         if problems:
             raise SandboxError(
                 "CUDA does not work inside the sandbox: "
