@@ -22,7 +22,8 @@ class Limits:
     driver's reservations are not) to what it uses then plus `memory_mb`; the slot's cgroup
     (L2) bounds it too. `cuda_slot_memory_mb` replaces `slot_memory_mb` (a CUDA context and its
     libraries need more), `cuda_nofile` replaces `nofile` (the driver opens descriptors per
-    device), and `gpu_memory_mb` caps torch's allocator in each child.
+    device), and `gpu_memory_mb` caps torch's allocator in each child (against careless
+    allocations: the submission's own code could lift it).
     """
 
     timeout_s: float = 20.0
