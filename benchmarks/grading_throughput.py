@@ -1,7 +1,8 @@
 """Grading throughput: `alr grade` against `nbgrader autograde` and one `import torch`.
 
     python benchmarks/grading_throughput.py [--n 200] [--workers 2] [--nbgrader-n 2]
-                                            [--hostile 0] [--json FILE] [--keep DIR]
+                                            [--hostile 0] [--device auto] [--against-cpu]
+                                            [--json FILE] [--keep DIR]
 
 In one run, on this machine:
   1. times a fresh `python -c "import torch"` three times before and three times after step 2
@@ -15,6 +16,8 @@ In one run, on this machine:
      solution cell holding that student's function) and times `nbgrader autograde` over them;
   4. prints ms per submission for both, the ratios, and checks that every correct submission
      got full marks from alr.
+With --against-cpu, step 2 is also run with `--device cpu` on the same submissions, and the
+ratio of the two (what grading on CUDA as well costs, on a GPU machine) is printed.
 
 Targets (2-core machine): alr <= 0.25 x one torch import per full-course submission, and
 >= 20 x faster per submission than nbgrader autograde on the same work.
@@ -84,11 +87,12 @@ def make_submissions(folder: Path, n: int, hostile: int) -> dict[str, bool]:
     return kinds
 
 
-def grade_with_alr(subs: Path, out: Path, workers: int) -> float:
+def grade_with_alr(subs: Path, out: Path, workers: int, device: str = "auto") -> float:
     files = sorted(str(p) for p in subs.iterdir())
     t0 = time.perf_counter()
     subprocess.run(
-        [_bin("alr"), "grade", *files, "--out", str(out), "--workers", str(workers)],
+        [_bin("alr"), "grade", *files, "--out", str(out), "--workers", str(workers)]
+        + ["--device", device],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -182,6 +186,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "--nbgrader-n", type=int, default=2, help="submissions for nbgrader (0: skip it)"
     )
     ap.add_argument("--hostile", type=int, default=0, help="red-team submissions mixed in")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ap.add_argument(
+        "--against-cpu", action="store_true", help="also grade with --device cpu; print the ratio"
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--keep", type=Path, help="work in this (new) folder and keep it")
     args = ap.parse_args(argv)
@@ -204,7 +212,10 @@ def _run(work: Path, args: argparse.Namespace) -> dict[str, float]:
     print(f"machine: {os.cpu_count()} cores, sandbox {detect_level()}, python {py}")
     kinds = make_submissions(work / "subs", args.n, args.hostile)
     before = time_torch_import()
-    alr_s = grade_with_alr(work / "subs", work / "out", args.workers)
+    alr_s = grade_with_alr(work / "subs", work / "out", args.workers, args.device)
+    cpu_s = float("nan")
+    if args.against_cpu:
+        cpu_s = grade_with_alr(work / "subs", work / "out-cpu", args.workers, "cpu")
     after = time_torch_import()  # before and after: a fair unit when the machine's load drifts
     torch_s = statistics.median([*before, *after])
     print(f"fresh `python -c 'import torch'` (median of 6, around alr): {torch_s * 1e3:.0f} ms")
@@ -215,6 +226,13 @@ def _run(work: Path, args: argparse.Namespace) -> dict[str, float]:
         f"{args.hostile} hostile) in {alr_s:.1f} s = {per_alr * 1e3:.0f} ms/submission"
     )
     print(f"  correct submissions at full marks: {full}/{correct}")
+    if args.against_cpu:
+        devices = json.loads(next((work / "out").glob("s*.json")).read_text())["extra_data"]
+        print(
+            f"alr grade --device cpu: {cpu_s:.1f} s = {cpu_s / len(kinds) * 1e3:.0f} "
+            f"ms/submission; --device {args.device} (devices {', '.join(devices['devices'])}) "
+            f"/ cpu: {alr_s / cpu_s:.2f}x"
+        )
 
     ratio_torch = per_alr / torch_s
     print(f"alr per submission / one torch import: {ratio_torch:.3f}  (target <= 0.25)")
@@ -243,6 +261,8 @@ def _run(work: Path, args: argparse.Namespace) -> dict[str, float]:
         "nbgrader_ms_per_submission": per_nb * 1e3,
         "ratio_to_torch_import": ratio_torch,
         "speedup_vs_nbgrader": speedup,
+        "alr_cpu_only_total_s": cpu_s,
+        "device_over_cpu_only": alr_s / cpu_s,
         "correct_full_marks": full,
         "correct_submissions": correct,
     }

@@ -3,7 +3,8 @@
 # throwaway environment: it installs into the current Python). It installs the wheels in .whl/
 # and, where bubblewrap is missing, the .deb in .deb/ (both made by scripts/gpu-wheels.sh),
 # then runs every CUDA-marked test, the sandbox suite and the red-team corpus, and grades the
-# sample class of `alr demo` with --device auto and with --device cpu, comparing the two. The log goes to LOG_DIR/gpu-check.log.
+# sample class of `alr demo` with --device auto and with --device cpu, comparing the two, and
+# measures what grading on CUDA as well costs per submission. The log goes to LOG_DIR/gpu-check.log.
 #
 #   scripts/gpu-check.sh [LOG_DIR]        (default: the current folder)
 set -uo pipefail
@@ -81,6 +82,10 @@ for s in read_class():
 print("\n".join(bad) or "every check held")
 sys.exit(1 if bad else 0)
 PY
+step "what grading on CUDA as well costs (benchmarks/grading_throughput.py --against-cpu)"
+"$py" benchmarks/grading_throughput.py --n 64 --workers 8 --nbgrader-n 0 --against-cpu \
+    --json "$log_dir/throughput.json" || status=1
+
 step "done: $([ $status = 0 ] && echo PASSED || echo FAILED)"
 return $status
 }
