@@ -4,7 +4,8 @@
 # and, where bubblewrap is missing, the .deb in .deb/ (both made by scripts/gpu-wheels.sh),
 # then runs every CUDA-marked test, the sandbox suite and the red-team corpus, and grades the
 # sample class of `alr demo` with --device auto and with --device cpu, comparing the two, and
-# measures what grading on CUDA as well costs per submission. The log goes to LOG_DIR/gpu-check.log.
+# measures what grading on CUDA as well costs per submission. The log goes to
+# LOG_DIR/gpu-check.log, the benchmark's figures to LOG_DIR/throughput.json.
 #
 #   scripts/gpu-check.sh [LOG_DIR]        (default: the current folder)
 set -uo pipefail
