@@ -9,7 +9,9 @@ flags on one transform rather than copies:
     theta = decay(theta) - lr * m_hat / (sqrt(v_hat) + eps)
 
 and each variant flips one flag (bias correction off, eps inside the sqrt, ...). Every variant is
-trusted code and runs only in the parent, on the same inputs as the reference. `EQUIVALENT` holds
+trusted code and runs only in the parent, on the same inputs as the reference, and is always called
+through `reference.with_contract_defaults` with every argument given: the contract's defaults are
+the only ones, so no variant restates them. `EQUIVALENT` holds
 forms that differ from the reference in returned state but are correct answers (lr folded into
 LARS's momentum buffer): a student matching one of them passes.
 """
@@ -46,14 +48,14 @@ def _swapped(avg: Tensor, x: Tensor, beta: float) -> Tensor:
 
 
 def _v_with(kind: str) -> Callable[..., Tensor]:
-    def v_update(v: Tensor, grad: Tensor, beta2: float = 0.999) -> Tensor:
+    def v_update(v: Tensor, grad: Tensor, beta2: float) -> Tensor:
         fed = grad if kind == "raw" else grad.abs()
         return beta2 * v + (1.0 - beta2) * fed
 
     return v_update
 
 
-def _traj_swapped(grads: Tensor, beta1: float = 0.9) -> Tensor:
+def _traj_swapped(grads: Tensor, beta1: float) -> Tensor:
     m, out = torch.zeros_like(grads[0]), []
     for g in grads:
         m = _swapped(m, g, beta1)
@@ -77,15 +79,15 @@ def _acc_abs(row_var: Tensor, col_var: Tensor, grad: Tensor, beta2_t: float) -> 
     return adafactor_accumulators(row_var, col_var, grad.abs().sqrt(), beta2_t)
 
 
-def _no_normaliser(row_var: Tensor, col_var: Tensor, eps1: float | None = None) -> Tensor:
+def _no_normaliser(row_var: Tensor, col_var: Tensor, eps1: float | None) -> Tensor:
     return row_var * col_var
 
 
-def _beta2_from_zero(t: int, beta2_decay: float = -0.8) -> float:
+def _beta2_from_zero(t: int, beta2_decay: float) -> float:
     return 1.0 - float(t - 1) ** beta2_decay
 
 
-def _beta2_swapped(t: int, beta2_decay: float = -0.8) -> float:
+def _beta2_swapped(t: int, beta2_decay: float) -> float:
     return float(t) ** beta2_decay
 
 
@@ -93,11 +95,11 @@ def _decay_no_lr(theta: Tensor, lr: float, weight_decay: float) -> Tensor:
     return (1.0 - weight_decay) * theta
 
 
-def _direction_inside(m_hat: Tensor, v_hat: Tensor, eps: float = 1e-8, **_: Any) -> Tensor:
+def _direction_inside(m_hat: Tensor, v_hat: Tensor, eps: float, **_: Any) -> Tensor:
     return m_hat / torch.sqrt(v_hat + eps)
 
 
-def _effective_inside(lr: float, v_hat: Tensor, eps: float = 1e-8) -> Tensor:
+def _effective_inside(lr: float, v_hat: Tensor, eps: float) -> Tensor:
     return lr / torch.sqrt(v_hat + eps)
 
 

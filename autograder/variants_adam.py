@@ -43,7 +43,7 @@ def bias_variant(bias: str) -> Callable[..., Any]:
     """bias_correction with the given wrong correction."""
 
     def bias_correction(
-        m: Tensor, v: Tensor, t: int, beta1: float = 0.9, beta2: float = 0.999
+        m: Tensor, v: Tensor, t: int, beta1: float, beta2: float
     ) -> tuple[Tensor, Tensor]:
         c1, c2 = _corrections(bias, t, beta1, beta2)
         return m / c1, v / c2
@@ -94,11 +94,11 @@ def adam_variant(flags: AdamFlags) -> Callable[..., Any]:
         v: Tensor,
         t: int,
         *,
-        lr: float = 1e-3,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
     ) -> tuple[Tensor, Tensor, Tensor]:
         g = grad + weight_decay * theta if flags.decay == "coupled" else grad
         m, v = moments(flags, g, m, v, beta1, beta2)
@@ -120,11 +120,11 @@ def ams_variant(flags: AdamFlags, kept: str) -> Callable[..., Any]:
         v_max: Tensor,
         t: int,
         *,
-        lr: float = 1e-3,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         g = grad + weight_decay * theta if flags.decay == "coupled" else grad
         v_prev = v

@@ -35,10 +35,10 @@ def rmsprop_variant(
         grad: Tensor,
         square_avg: Tensor,
         *,
-        lr: float = 1e-2,
-        alpha: float = 0.99,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        lr: float,
+        alpha: float,
+        eps: float,
+        weight_decay: float,
     ) -> tuple[Tensor, Tensor]:
         g = grad + weight_decay * theta if decay == "coupled" else grad
         _, v = moments(flags, g, g, square_avg, 0.0, alpha)
@@ -62,12 +62,12 @@ def adafactor_variant(
         col_var: Tensor,
         t: int,
         *,
-        lr: float = 1e-2,
-        beta2_decay: float = -0.8,
-        eps1: float | None = None,
-        eps2: float = 1e-3,
-        d: float = 1.0,
-        weight_decay: float = 0.0,
+        lr: float,
+        beta2_decay: float,
+        eps1: float | None,
+        eps2: float,
+        d: float,
+        weight_decay: float,
     ) -> tuple[Tensor, Tensor, Tensor]:
         e1 = torch.finfo(theta.dtype).eps if eps1 is None else eps1
         b = adafactor_beta2(t, beta2_decay)
@@ -137,7 +137,7 @@ def ratio_variant(kind: str) -> Callable[..., Any]:
         params: Mapping[str, Tensor],
         updates: Mapping[str, Tensor],
         *,
-        exclude: tuple[str, ...] = ("bias", "norm"),
+        exclude: tuple[str, ...],
     ) -> dict[str, float]:
         kept = [n for n in params if not is_excluded(n, exclude)]
         if kind == "global" and kept:
@@ -169,11 +169,11 @@ def lars_variant(
         grad: Tensor,
         momentum_buffer: Tensor,
         *,
-        lr: float = 1.0,
-        momentum: float = 0.9,
-        weight_decay: float = 1e-4,
-        trust_coefficient: float = 1e-3,
-        eps: float = 1e-8,
+        lr: float,
+        momentum: float,
+        weight_decay: float,
+        trust_coefficient: float,
+        eps: float,
     ) -> tuple[Tensor, Tensor]:
         tau = _lars_ratio(
             theta,
@@ -221,11 +221,11 @@ def lamb_variant(
         v: Tensor,
         t: int,
         *,
-        lr: float = 1e-3,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-6,
-        weight_decay: float = 0.01,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
     ) -> tuple[Tensor, Tensor, Tensor]:
         hp = {"beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay}
         r, u, m, v = _lamb_u(theta, grad, m, v, t, flags, hp)
@@ -247,12 +247,12 @@ def model_variant(*, global_norm: bool = False, **lamb: Any) -> Callable[..., An
         vs: Mapping[str, Tensor],
         t: int,
         *,
-        lr: float = 1e-3,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-6,
-        weight_decay: float = 0.01,
-        exclude: tuple[str, ...] = ("bias", "norm"),
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
+        exclude: tuple[str, ...],
     ) -> Any:
         hp = {"beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay}
         out_p, out_m, out_v, us = {}, {}, {}, {}
