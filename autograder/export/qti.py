@@ -63,15 +63,7 @@ def _choice_item(item: ET.Element, presentation: ET.Element, question: Question)
     for option in question.options:
         label = _SUB(render, "response_label", ident=f"{ident}.{option.id}")
         _mattext(label, html(option.text))
-    processing = _SUB(item, "resprocessing")
-    _SUB(
-        _SUB(processing, "outcomes"),
-        "decvar",
-        maxvalue="100",
-        minvalue="0",
-        varname="SCORE",
-        vartype="Decimal",
-    )
+    processing = _score_processing(item)
     for option in question.options:
         shown = _SUB(processing, "respcondition", {"continue": "Yes"})
         _SUB(
@@ -94,12 +86,8 @@ def _choice_item(item: ET.Element, presentation: ET.Element, question: Question)
         _feedback(item, f"{ident}.{option.id}_fb", option.explanation)
 
 
-def _numeric_item(
-    item: ET.Element, presentation: ET.Element, question: Question, seed: int
-) -> None:
-    numeric = numeric_answer(question, seed)
-    response = _SUB(presentation, "response_str", ident="response1", rcardinality="Single")
-    _SUB(_SUB(response, "render_fib", fibtype="Decimal"), "response_label", ident="answer1")
+def _score_processing(item: ET.Element) -> ET.Element:
+    """The item's resprocessing, declaring the 0-100 SCORE its conditions set."""
     processing = _SUB(item, "resprocessing")
     _SUB(
         _SUB(processing, "outcomes"),
@@ -109,6 +97,16 @@ def _numeric_item(
         varname="SCORE",
         vartype="Decimal",
     )
+    return processing
+
+
+def _numeric_item(
+    item: ET.Element, presentation: ET.Element, question: Question, seed: int
+) -> None:
+    numeric = numeric_answer(question, seed)
+    response = _SUB(presentation, "response_str", ident="response1", rcardinality="Single")
+    _SUB(_SUB(response, "render_fib", fibtype="Decimal"), "response_label", ident="answer1")
+    processing = _score_processing(item)
     right = _SUB(processing, "respcondition", {"continue": "No"})
     either = _SUB(_SUB(right, "conditionvar"), "or")
     _SUB(either, "varequal", respident="response1").text = decimal(numeric.answer)
