@@ -8,15 +8,17 @@ from pathlib import Path
 
 import click
 
-
-@click.command("validate")
-@click.option(
+_modules_option = click.option(
     "--modules",
     "modules_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Directory of module YAML files (default: the packaged course/modules/).",
 )
+
+
+@click.command("validate")
+@_modules_option
 def validate(modules_dir: Path | None) -> None:
     """Validate the course and quiz YAML; print every problem with file, key path and reason."""
     from course.load import validate_course  # imports torch (via solutions): only here
@@ -40,13 +42,7 @@ def validate(modules_dir: Path | None) -> None:
     show_default=True,
     help="Root to write into: exercises/ (student notebooks), build/nbgrader/, build/solutions/.",
 )
-@click.option(
-    "--modules",
-    "modules_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Directory of module YAML files (default: the packaged course/modules/).",
-)
+@_modules_option
 def build(out: Path, modules_dir: Path | None) -> None:
     """Validate the YAML and generate every notebook (student, nbgrader source, solution)."""
     from course.notebooks import build_course
