@@ -7,12 +7,12 @@ writes results/<student>.json (a Gradescope results.json; the project's fields i
 each test tagged [module, function, misconception id]), results/feedback/<student>.html,
 results/summary.csv and results/.batch.json (the batch seed). `alr grade` is the same call.
 
-One submission flows through `autograder.pipeline.STAGES`: load (`load`) -> extract definitions
-(`extract`) -> run the cases in the sandbox (`run`) -> compare in the parent (`compare`) ->
-name the mistake (`diagnose`, wrong variants in `variants*`, hints in `hints`) -> score
-(`score`) -> write the result and feedback (`report`, `feedback`). The cases come from the
-course's `CaseSpec`s (`harness`, call signatures in `functions`); the batch `plan` holds them
-with their reference outcomes (`reference`).
+One submission flows through the stages of `autograder.stages` (each a module, see
+`stages.pipeline`): load -> extract definitions -> run the cases in the sandbox (`sandbox`) ->
+compare in the parent -> diagnose (the known wrong variants in `diagnosis`) -> score -> write the
+result and its feedback page (`feedback`). The cases come from the course (`course.cases`); the
+batch `plan` holds them with their reference outcomes. The LMS exports (`export`) and the class
+report (`class_report`) read only the result model (`alr.results`).
 """
 
 #: Wall-clock seconds a submission may run in the sandbox (alr grade --timeout).

@@ -20,14 +20,15 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from alr.errors import AlrError
 from autograder import DEFAULT_TIMEOUT
-from autograder.context import Context, Settings
-from autograder.load import MAX_BYTES, file_sha256
-from autograder.pipeline import grade_submission
+from autograder.diagnosis.variants import VariantOutcomes
 from autograder.plan import build_plan
-from autograder.report import summary_row, write_atomic, write_summary
 from autograder.sandbox.protocol import Job, JobResult
-from course.errors import AlrError
+from autograder.stages.context import Context, Settings
+from autograder.stages.load import MAX_BYTES, file_sha256
+from autograder.stages.pipeline import grade_submission
+from autograder.stages.write_result import summary_row, write_atomic, write_summary
 from course.spec import ExerciseSpec
 
 BATCH_FILE = ".batch.json"
@@ -142,9 +143,14 @@ def _skip_unchanged(
 
 
 def _grade_one(
-    path: Path, student: str, sha: str, settings: Settings, runner: Callable[[Job], JobResult]
+    path: Path,
+    student: str,
+    sha: str,
+    settings: Settings,
+    runner: Callable[[Job], JobResult],
+    variants: VariantOutcomes,
 ) -> tuple[GradeOutcome, dict[str, str]]:
-    ctx = grade_submission(Context(path, student, sha, settings, runner=runner))
+    ctx = grade_submission(Context(path, student, sha, settings, runner=runner, variants=variants))
     if ctx.result is None:
         raise RuntimeError(f"grading {path} produced no result")
     status = "error" if ctx.error else "graded"
@@ -195,9 +201,10 @@ def grade_batch(
         ) as sandbox:
             level = sandbox.level
             settings = Settings(plan, grader_version(), max_bytes, out_dir, level)
+            variants = VariantOutcomes()
 
             def one(s: str) -> tuple[GradeOutcome, dict[str, str]]:
-                graded = _grade_one(students[s], s, shas[s], settings, sandbox.run)
+                graded = _grade_one(students[s], s, shas[s], settings, sandbox.run, variants)
                 if progress:
                     progress(graded[0])
                 return graded

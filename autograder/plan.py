@@ -5,16 +5,28 @@ against the same plan (same seed, same inputs)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import torch
 
-from autograder.context import Plan
-from autograder.harness import expand_exercise
-from autograder.program import CallOutcome
-from autograder.reference import run_reference
-from course.errors import AlrError
+from alr.contract import FUNCTION_MODULE
+from alr.errors import AlrError
+from course.cases.expand import CaseInstance, expand_exercise
+from course.cases.program import CallOutcome
+from course.cases.trusted import run_reference
 from course.spec import ExerciseSpec
-from solutions.contract import FUNCTION_MODULE
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything shared by the submissions of one batch: the expanded cases of every graded
+    function (in contract order), their reference outcomes and each function's points."""
+
+    seed: int
+    devices: tuple[str, ...]
+    cases: dict[str, tuple[CaseInstance, ...]]
+    expected: dict[str, list[CallOutcome]]
+    points: dict[str, float]
 
 
 def _as_arrays(outcome: CallOutcome) -> CallOutcome:

@@ -30,13 +30,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.context import Context, Settings  # noqa: E402
-from autograder.pipeline import STAGES  # noqa: E402
+from alr.contract import reference  # noqa: E402
 from autograder.plan import build_plan  # noqa: E402
-from autograder.program import execute  # noqa: E402
 from autograder.sandbox import Limits, Sandbox  # noqa: E402
+from autograder.stages.context import Context, Settings  # noqa: E402
+from autograder.stages.pipeline import STAGES  # noqa: E402
+from course.cases.program import execute  # noqa: E402
 from course.load import load_course  # noqa: E402
-from solutions.contract import reference  # noqa: E402
 
 SUBMISSIONS = ROOT / "tests" / "fixtures" / "submissions"
 

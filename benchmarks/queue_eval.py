@@ -36,9 +36,10 @@ from typing import Any
 from fsrs import Card, Rating, Scheduler
 from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
 
+from alr.contract import FUNCTION_MODULE
 from quizzes.api import write_queues
 from quizzes.bank import load_quizzes
-from quizzes.concepts import FUNCTION_MODULE, topological_order
+from quizzes.concepts import topological_order
 from quizzes.evidence import Source, read_results_dir
 from quizzes.model import QuizCatalog
 from quizzes.queue import ConceptState, Observation, build_queue

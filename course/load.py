@@ -15,15 +15,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from course.errors import CourseFileError
-from course.fields import Reader, display_path, parse_yaml
-from course.signatures import (
-    MISCONCEPTIONS,
-    SIGNATURES,
+from alr.contract import (
+    FUNCTIONS,
+    MODULE_FUNCTIONS,
+    MODULE_IDS,
+    STEP_RULES,
+    Tolerance,
     available_in,
-    hparam_names,
-    required_hparams,
 )
+from alr.errors import CourseFileError
+from alr.misconceptions import Misconception
+from alr.yamlio import Reader, display_path, parse_yaml
+from course.cases.expand import hparam_names, required_hparams
 from course.spec import (
     CaseSpec,
     Course,
@@ -37,9 +40,7 @@ from course.spec import (
     Reading,
     Run,
     Task,
-    Tolerance,
 )
-from solutions.contract import MODULE_FUNCTIONS, MODULE_IDS
 
 MODULES_DIR = Path(__file__).parent / "modules"
 
@@ -234,7 +235,7 @@ def _as_dict(value: Any) -> dict[str, Any]:
 
 def _case(r: Reader, data: Any, where: str, fn: str) -> CaseSpec:
     m = r.mapping(data, where, _CASE) or {}
-    sig = SIGNATURES[fn]
+    sig = FUNCTIONS[fn]
     shapes = tuple(_shape(r, s, w, fn) for w, s in r.items(m.get("shapes"), f"{where}.shapes"))
     dtypes = r.strings(m.get("dtypes", list(_DTYPES)), f"{where}.dtypes", 1)
     for i, d in enumerate(dtypes):
@@ -249,7 +250,7 @@ def _case(r: Reader, data: Any, where: str, fn: str) -> CaseSpec:
         r.error(f"{where}.names", "names must be unique")
     probes = r.strings(m.get("probes", []), f"{where}.probes")
     for i, p in enumerate(probes):
-        if p not in MISCONCEPTIONS:
+        if p not in set(Misconception):
             r.error(f"{where}.probes[{i}]", f"unknown misconception id {p!r}")
     return CaseSpec(
         name=r.string(m.get("name"), f"{where}.name", "case"),
@@ -368,9 +369,8 @@ def _experiments(r: Reader, data: Any, module_id: str) -> tuple[Experiment, ...]
 def _run(r: Reader, data: Any, where: str, module_id: str) -> Run:
     m = r.mapping(data, where, _RUN) or {}
     rule = m.get("rule")
-    if rule not in SIGNATURES or not SIGNATURES[rule].step_rule:
-        rules = [f for f, s in SIGNATURES.items() if s.step_rule]
-        r.error(f"{where}.rule", f"expected a step rule ({', '.join(rules)}), got {rule!r}")
+    if rule not in STEP_RULES:
+        r.error(f"{where}.rule", f"expected a step rule ({', '.join(STEP_RULES)}), got {rule!r}")
         return Run(r.string(m.get("label"), f"{where}.label"), "adam_step")
     if not available_in(module_id, rule):
         r.error(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from alr.contract import Tolerance
+
 
 class Init(StrEnum):
     """How the parameter tensor(s) of a case start."""
@@ -23,12 +25,6 @@ class GradKind(StrEnum):
     RANDOM = "random"  # fresh standard normal per step
     ZEROS = "zeros"  # all-zero gradients
     DECAYING = "decaying"  # standard normal scaled by 0.3**t (makes AMSGrad's max bind)
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    rtol: float
-    atol: float
 
 
 @dataclass(frozen=True)

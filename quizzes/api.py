@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from course.errors import AlrError
-from course.fileio import write_atomic
+from alr.errors import AlrError
+from alr.fileio import write_atomic
 from quizzes.bank import load_quizzes
 from quizzes.evidence import read_results_dir
 from quizzes.model import Question, QuizCatalog

@@ -34,7 +34,8 @@ from typing import Any
 
 import yaml
 
-from course.errors import CourseFileError
+from alr.contract import MODULE_IDS
+from alr.errors import CourseFileError
 from quizzes.concepts import PREREQUISITES
 from quizzes.generators import GENERATORS
 from quizzes.model import (
@@ -49,7 +50,6 @@ from quizzes.model import (
 )
 
 DATA_DIR = Path(__file__).parent / "data"
-MODULE_IDS = ("3.1", "3.2", "3.3", "3.4", "3.5", "4.1", "4.2", "4.3", "4.4", "4.5")
 MIN_BANK = 8
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
 _SLOTS = tuple(Slot)

@@ -68,29 +68,12 @@ FUNCTION_CONCEPTS: dict[str, tuple[str, ...]] = {
     "lamb_model_step": ("layerwise_scaling",),
 }
 
-#: graded function -> the module that grades it (the course contract's table, kept here so the
-#: queue does not import the torch reference solutions; a test checks the two agree).
-FUNCTION_MODULE: dict[str, str] = {
-    **dict.fromkeys(("ema", "coupled_l2_grad", "rmsprop_step"), "3.1"),
-    **dict.fromkeys(
-        ("adam_first_moment", "first_moment_trajectory", "decoupled_weight_decay", "adamw_step"),
-        "3.2",
-    ),
-    **dict.fromkeys(("adam_second_moment", "adafactor_accumulators"), "3.3"),
-    **dict.fromkeys(("factored_second_moment", "adafactor_step"), "3.4"),
-    **dict.fromkeys(("lars_trust_ratio", "lars_step"), "3.5"),
-    **dict.fromkeys(("bias_correction", "adam_step", "adafactor_beta2"), "4.1"),
-    **dict.fromkeys(("adam_direction", "effective_lr"), "4.2"),
-    **dict.fromkeys(("amsgrad_step", "lamb_step"), "4.3"),
-    **dict.fromkeys(("trust_ratio", "update_diagnostics"), "4.4"),
-    **dict.fromkeys(("layerwise_trust_ratios", "lamb_model_step"), "4.5"),
-}
-
 #: misconception id (grader diagnosis) -> the concept the mistake is about.
 DIAGNOSIS_CONCEPTS: dict[str, str] = {
     "no_bias_correction": "bias_correction",
     "bias_correction_m_only": "bias_correction",
     "bias_correction_off_by_one": "bias_correction",
+    "step_off_by_one": "adafactor",
     "eps_inside_sqrt": "epsilon",
     "eps_hat_form": "epsilon",
     "ema_weights_swapped": "ema",

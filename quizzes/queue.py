@@ -52,7 +52,8 @@ from typing import Any
 
 from fsrs import Card, Rating, Scheduler
 
-from quizzes.concepts import FUNCTION_CONCEPTS, FUNCTION_MODULE, PREREQUISITES, topological_order
+from alr.contract import FUNCTION_MODULE
+from quizzes.concepts import FUNCTION_CONCEPTS, PREREQUISITES, topological_order
 from quizzes.evidence import Event, Source
 from quizzes.model import QuizCatalog
 from quizzes.store import format_time

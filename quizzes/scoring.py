@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from course.fileio import write_atomic
+from alr.fileio import write_atomic
 from quizzes.model import PartialCredit, Question, QuestionKind, QuizCatalog
 from quizzes.store import AnswerRecord, format_time
 

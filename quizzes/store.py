@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from course.errors import AlrError
-from course.fileio import write_atomic
+from alr.errors import AlrError
+from alr.fileio import write_atomic
 
 SCHEMA = "alr-answer/1"
 _STUDENT = re.compile(r"^[A-Za-z0-9._-]{1,128}$")

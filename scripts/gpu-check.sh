@@ -52,8 +52,8 @@ out="$(mktemp -d)"
 "$py" - "$out" <<'PY' || status=1
 import shutil, sys
 from pathlib import Path
-from course.demo import prepare, write_class
-from course.demo_class import read_class
+from cli.demo import prepare, write_class
+from cli.demo_class import read_class
 p = prepare(Path(sys.argv[1]))
 shutil.copytree("exercises", p.course / "exercises")  # the built student notebooks
 write_class(p, read_class(), print)
@@ -65,7 +65,7 @@ done
 "$py" - "$out" <<'PY' || status=1
 import json, sys
 from pathlib import Path
-from course.demo_class import read_class
+from cli.demo_class import read_class
 out, bad = Path(sys.argv[1]), []
 for s in read_class():
     auto = json.loads((out / "auto" / f"{s.student}.json").read_text())

@@ -5,6 +5,10 @@ correction and direction; lamb_step adds decay and the trust ratio; lamb_model_s
 named tensors). torch.optim and independent derivations are test oracles, never the implementation.
 """
 
+from collections.abc import Callable
+from typing import Any
+
+from alr.contract import FUNCTION_MODULE
 from solutions.adafactor import (
     adafactor_accumulators,
     adafactor_beta2,
@@ -12,7 +16,6 @@ from solutions.adafactor import (
     factored_second_moment,
 )
 from solutions.adam import adam_step, adamw_step, amsgrad_step
-from solutions.contract import FUNCTION_MODULE, MODULE_FUNCTIONS, MODULE_IDS, reference
 from solutions.decay import coupled_l2_grad, decoupled_weight_decay
 from solutions.moments import (
     adam_direction,
@@ -35,9 +38,6 @@ from solutions.trust import (
 )
 
 __all__ = [
-    "FUNCTION_MODULE",
-    "MODULE_FUNCTIONS",
-    "MODULE_IDS",
     "adafactor_accumulators",
     "adafactor_beta2",
     "adafactor_step",
@@ -64,3 +64,10 @@ __all__ = [
     "trust_ratio",
     "update_diagnostics",
 ]
+
+
+def reference(name: str) -> Callable[..., Any]:
+    """The reference implementation of a graded function, by name (alr.contract.FUNCTIONS)."""
+    if name not in FUNCTION_MODULE:
+        raise KeyError(f"{name!r} is not a graded function; known: {sorted(FUNCTION_MODULE)}")
+    return globals()[name]

@@ -7,11 +7,10 @@ theta = theta - lr * g / (sqrt(v_t) + eps)
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from solutions.decay import coupled_l2_grad
-from solutions.moments import ema
+from solutions.moments import adam_direction, adam_second_moment
 
 
 def rmsprop_step(
@@ -26,5 +25,5 @@ def rmsprop_step(
 ) -> tuple[Tensor, Tensor]:
     """One RMSProp update; returns (theta, square_avg)."""
     g = coupled_l2_grad(theta, grad, weight_decay)
-    square_avg = ema(square_avg, g * g, alpha)
-    return theta - lr * g / (torch.sqrt(square_avg) + eps), square_avg
+    square_avg = adam_second_moment(square_avg, g, alpha)  # the same EMA of g**2 as Adam's v
+    return theta - lr * adam_direction(g, square_avg, eps), square_avg

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from course.demo_class import DATA, fill_notebook, replace_functions
+from cli.demo_class import DATA, fill_notebook, replace_functions
 
 pytestmark = pytest.mark.slow
 

@@ -26,3 +26,14 @@ def test_tool_is_clean(command: list[str]) -> None:
         [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+def test_the_package_list_is_the_distributions() -> None:
+    """Is `alr.PACKAGES` (what the wheel ships and the sandbox hides) the distribution's own
+    list of top-level packages (pyproject's package discovery)?"""
+    import importlib.metadata
+
+    from alr import PACKAGES
+
+    top_level = importlib.metadata.distribution("adaptive-lr-course").read_text("top_level.txt")
+    assert sorted(PACKAGES) == sorted((top_level or "").split())

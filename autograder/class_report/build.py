@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from alr.fileio import write_atomic
 from autograder.class_report import page, plots
 from autograder.class_report.load import ReportError, StudentResult, read_results
 from autograder.class_report.quizstats import (
@@ -18,7 +19,6 @@ from autograder.class_report.quizstats import (
     skill_checks_section,
 )
 from autograder.class_report.stats import attention, result_stats
-from course.fileio import write_atomic
 
 REPORT_NAME = "report.html"
 MISCONCEPTIONS_PER_FUNCTION = 3

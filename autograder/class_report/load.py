@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from course.errors import AlrError
+from alr.errors import AlrError
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 

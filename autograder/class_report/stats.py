@@ -18,8 +18,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from alr.contract import FUNCTION_MODULE, MODULE_FUNCTIONS, MODULE_IDS
 from autograder.class_report.load import StudentResult, TestOutcome
-from solutions.contract import FUNCTION_MODULE, MODULE_FUNCTIONS, MODULE_IDS
 
 #: Below this fraction of the points a student, or one of their modules, needs attention.
 ATTENTION_BELOW = 0.5

@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from alr.errors import ExportError
 from autograder.export.files import atomic_write, neutralise, number, render_csv
 from autograder.export.gradesheet import Column, ExportReport, GradeSheet
-from course.errors import ExportError
 
 INFO_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MATCH_ORDER = ("ID", "SIS User ID", "SIS Login ID")

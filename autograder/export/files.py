@@ -12,8 +12,8 @@ import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from course.errors import ExportError
-from course.fileio import write_atomic
+from alr.errors import ExportError
+from alr.fileio import write_atomic
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,7 +38,7 @@ def render_csv(rows: Iterable[Sequence[str]]) -> str:
 
 
 def atomic_write(path: Path, data: bytes | str) -> Path:
-    """Write `data` to `path` atomically (course.fileio.write_atomic); a folder that cannot be
+    """Write `data` to `path` atomically (alr.fileio.write_atomic); a folder that cannot be
     created becomes an ExportError naming the file, a failed write or replace stays an OSError."""
     path = Path(path)
     try:

@@ -21,10 +21,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import click
-
+from alr.errors import AlrError
 from autograder.export.files import atomic_write
-from course.errors import AlrError
+from autograder.grade import grade_batch
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
 
@@ -72,22 +71,14 @@ def failure_result(student: str, message: str) -> dict[str, Any]:
 
 
 def grade(root: Path, student: str) -> dict[str, Any]:
-    """Grade the submission under `root` with `alr grade`; the result document."""
-    from course.cli import main as alr
-
+    """Grade the submission under `root` as `alr grade` does; the result document."""
     submission = find_submission(root / "submission")
     with tempfile.TemporaryDirectory(prefix="alr-gradescope-") as tmp:
         staged = Path(tmp) / "in" / f"{student}{submission.suffix}"
         staged.parent.mkdir()
         shutil.copyfile(submission, staged)
         out = Path(tmp) / "out"
-        try:
-            alr(["grade", str(staged), "--out", str(out), "--workers", "1"], standalone_mode=False)
-        except click.ClickException as exc:
-            raise AlrError(f"the grader refused the submission: {exc.format_message()}") from exc
-        except SystemExit as exc:
-            if exc.code not in (0, None):
-                raise AlrError(f"the grader stopped with exit code {exc.code}") from exc
+        grade_batch([staged], out=out, workers=1)
         result = out / f"{student}.json"
         if not result.is_file():
             raise AlrError("the grader wrote no result file")

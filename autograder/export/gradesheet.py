@@ -12,9 +12,9 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from alr.contract import MODULE_IDS
+from alr.errors import ExportError
 from autograder.export.results import ModuleGrade, ResultFile, module_grades
-from course.errors import ExportError
-from solutions.contract import MODULE_IDS
 
 QUIZ_KEY = "skill-checks"
 QUIZ_TITLE = "Skill checks"

@@ -24,11 +24,11 @@ from pathlib import Path
 
 from pylti1p3.grade import Grade
 
+from alr.contract import MODULE_IDS
+from alr.errors import ExportError
 from autograder.export.files import atomic_write
 from autograder.export.gradesheet import module_feedback
 from autograder.export.results import ResultFile, module_grades, total
-from course.errors import ExportError
-from solutions.contract import MODULE_IDS
 
 SCORE_CONTENT_TYPE = "application/vnd.ims.lis.v1.score+json"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alr.errors import ExportError
 from autograder.export.files import atomic_write, neutralise, number, read_student_map, render_csv
 from autograder.export.gradesheet import ExportReport, GradeSheet
-from course.errors import ExportError
 
 
 def read_email_roster(path: Path) -> dict[str, str]:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from alr.errors import ExportError
 from autograder.export.results import ResultFile, module_grades, total
-from course.errors import ExportError
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from alr.contract import MODULE_IDS
+from alr.errors import ExportError
 from autograder.export.gradesheet import QuizTotal
 from autograder.export.results import MAX_RESULT_BYTES, check_number, total
-from course.errors import ExportError
-from solutions.contract import MODULE_IDS
 
 SCHEMA = "alr-quiz-score/1"
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from markdown_it import MarkdownIt
 
-from course.errors import ExportError
+from alr.errors import ExportError
 from quizzes.model import ModuleQuiz, Question, QuestionKind, QuizCatalog
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from course.errors import ExportError
-from solutions.contract import FUNCTION_MODULE, MODULE_IDS
+from alr.contract import FUNCTION_MODULE, MODULE_IDS
+from alr.errors import ExportError
 
 MAX_RESULT_BYTES = 32 * 1024 * 1024
 

@@ -16,10 +16,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from course.errors import ExportError
+from alr import PACKAGES
+from alr.errors import ExportError
 
 DISTRIBUTION = "adaptive-lr-course"
-PACKAGES = ("course", "solutions", "autograder", "quizzes")
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # reproducible archives: same code, same bytes
 
 

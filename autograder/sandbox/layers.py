@@ -22,10 +22,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from course.errors import SandboxError
+from alr import PACKAGES
+from alr.errors import SandboxError
 
 #: The project's own packages: never importable, never visible, inside the sandbox.
-PROJECT_PACKAGES = ("solutions", "autograder", "course", "quizzes")
+PROJECT_PACKAGES = PACKAGES
 LEVELS = ("L0", "L1", "L2")
 BOOT_DIR = "/alr-boot"
 

@@ -40,7 +40,7 @@ class Limits:
     gpu_memory_mb: int = 4096
 
     def __post_init__(self) -> None:
-        from course.errors import SandboxError
+        from alr.errors import SandboxError
 
         for name, value in asdict(self).items():
             if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:

@@ -24,17 +24,17 @@ from typing import Any
 
 import numpy as np
 
-from autograder.program import Call, Program, Ref
+from alr.errors import SandboxError
 from autograder.sandbox import cgroups, layers, records
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.protocol import CaseRun, Job, JobResult, RunStatus
 from autograder.sandbox.slot import RawRun, Slot, SlotConfig
-from course.errors import SandboxError
+from course.cases.program import Call, Program, Ref
 
 _HERE = Path(__file__).resolve().parent
 _BOOT_FILES = {
     "_alr_sandbox_wire.py": _HERE / "wire.py",
-    "_alr_sandbox_program.py": _HERE.parent / "program.py",
+    "_alr_sandbox_program.py": _HERE.parent.parent / "course" / "cases" / "program.py",
     "_alr_sandbox_child.py": _HERE / "child.py",
     "_alr_sandbox_worker.py": _HERE / "worker.py",
 }

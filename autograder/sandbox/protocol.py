@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from autograder.program import Program
+from course.cases.program import Program
 
 Device = Literal["cpu", "cuda", "meta"]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.program import Program
 from autograder.sandbox import wire
 from autograder.sandbox.protocol import CallRecord, Job, OutputValue
+from course.cases.program import Program
 
 MAX_TEXT = 600
 MAX_OUTPUTS = 512

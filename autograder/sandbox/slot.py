@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alr.errors import SandboxError
 from autograder.sandbox import cgroups, layers
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.procs import find_worker, kill_tree
-from course.errors import SandboxError
 
 BOOT = (
     "import sys,json;d=sys.argv[1];sys.path.insert(0,d);"

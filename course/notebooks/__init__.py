@@ -15,12 +15,13 @@ Every file is written atomically and is byte-for-byte reproducible.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
-from course.fileio import write_atomic
+from alr.fileio import write_atomic
 from course.load import load_course
 from course.notebooks.notebook import source_notebook
 from course.notebooks.release import solution_notebook, student_notebook
@@ -39,18 +40,16 @@ def dumps(nb: NotebookNode) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def skill_check_cells(module: ModuleSpec) -> list[NotebookNode]:
-    """The module's skill-check cells from the quizzes package (none when it is not installed)."""
-    try:
-        from quizzes.notebook import skill_check_cells as cells
-    except ImportError:
-        return []
-    return list(cells(module.skill_check))
+#: The cells that end a module's notebook (its skill check), by module: the quizzes package
+#: provides them (`quizzes.notebook.skill_check_cells`), passed in by the layer above both.
+Appendix = Callable[[str], list[NotebookNode]]
 
 
-def module_notebooks(module: ModuleSpec) -> dict[str, NotebookNode]:
+def module_notebooks(
+    module: ModuleSpec, appendix: Appendix | None = None
+) -> dict[str, NotebookNode]:
     """The source, student and solution notebooks of one module."""
-    source = source_notebook(module, skill_check_cells(module))
+    source = source_notebook(module, appendix(module.skill_check) if appendix else [])
     return {
         "source": source,
         "student": student_notebook(source),
@@ -59,16 +58,17 @@ def module_notebooks(module: ModuleSpec) -> dict[str, NotebookNode]:
 
 
 def build_course(
-    *, out: Path = Path("."), modules_dir: Path | None = None
+    *, out: Path = Path("."), modules_dir: Path | None = None, appendix: Appendix | None = None
 ) -> dict[str, list[Path]]:
-    """Validate the course and write every notebook under `out`; returns the written paths."""
+    """Validate the course and write every notebook under `out`, each ended by `appendix`'s
+    cells; returns the written paths."""
     course = load_course(modules_dir)
     out = Path(out)
     written: dict[str, list[Path]] = {"student": [], "source": [], "solution": []}
     nbgrader_root = out / "build" / "nbgrader"
     write_atomic(nbgrader_root / "nbgrader_config.py", NBGRADER_CONFIG)
     for module in course.modules:
-        notebooks = module_notebooks(module)
+        notebooks = module_notebooks(module, appendix)
         name = f"{module.slug}.ipynb"
         paths = {
             "student": out / "exercises" / name,

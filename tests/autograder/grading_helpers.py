@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder.context import Context, Plan, Settings
-from autograder.harness import CaseInstance
 from autograder.plan import build_plan
-from autograder.program import CallOutcome, execute
-from autograder.reference import with_contract_defaults, with_dtype_defaults
 from autograder.sandbox.protocol import CallRecord, OutputValue
+from autograder.stages.context import Context, Plan, Settings
+from course.cases.expand import CaseInstance
+from course.cases.program import CallOutcome, execute
+from course.cases.trusted import with_contract_defaults, with_dtype_defaults
 from course.spec import ExerciseSpec
 
 SUBMISSIONS = Path(__file__).parents[1] / "fixtures" / "submissions"

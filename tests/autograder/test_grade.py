@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.compare import compare_outputs
+from alr.contract import FUNCTION_MODULE, MODULE_FUNCTIONS
+from autograder.diagnosis.variants import VARIANTS
 from autograder.grade import grade_batch
 from autograder.plan import build_plan
-from autograder.variants import VARIANTS
-from solutions.contract import FUNCTION_MODULE, MODULE_FUNCTIONS
+from autograder.stages.compare import compare_outputs
 from tests.autograder.grading_helpers import SUBMISSIONS, course_exercises, student_records
 
 pytestmark = pytest.mark.slow

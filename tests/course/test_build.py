@@ -12,10 +12,11 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import CheckCellMetadata
 
 import solutions
+from alr.contract import MODULE_IDS
 from course.load import load_course
 from course.notebooks import build_course, dumps, module_notebooks
 from course.spec import ModuleSpec
-from solutions.contract import MODULE_IDS
+from quizzes.notebook import skill_check_cells
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 @cache
 def _notebooks(module_id: str) -> tuple[ModuleSpec, dict[str, NotebookNode]]:
     module = load_course().module(module_id)
-    return module, module_notebooks(module)
+    return module, module_notebooks(module, skill_check_cells)
 
 
 def _cell(nb: NotebookNode, grade_id: str) -> NotebookNode:
@@ -34,7 +35,7 @@ def _cell(nb: NotebookNode, grade_id: str) -> NotebookNode:
 
 def test_committed_exercises_equal_the_build(tmp_path: Path) -> None:
     """Does a fresh build reproduce the committed exercises/ byte for byte (and nothing more)?"""
-    written = build_course(out=tmp_path)
+    written = build_course(out=tmp_path, appendix=skill_check_cells)
     built = {p.name: p.read_bytes() for p in written["student"]}
     committed = {p.name: p.read_bytes() for p in (REPO / "exercises").glob("*.ipynb")}
     assert (

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 import solutions
+from alr.contract import FUNCTION_MODULE
 from course import nbcheck
 from course.load import load_course
 from course.notebooks.checks import case_test, instances
 from course.spec import Course
-from solutions.contract import FUNCTION_MODULE
 
 
 @cache
@@ -151,3 +151,40 @@ def test_check_reports_structure_before_values() -> None:
         nbcheck.check("theta", torch.ones(2, 3), expected, "float32", 1e-5, 1e-6)
     with pytest.raises(AssertionError, match="keys"):
         nbcheck.check("d", {"a": 1.0}, {"b": 1.0}, "float64", 1e-10, 1e-12)
+
+
+def _variant_params() -> list[Any]:
+    from autograder.diagnosis.variants import VARIANTS
+
+    return [
+        pytest.param(fn, i, id=f"{fn}-{v.misconception}-{i}")
+        for fn, variants in VARIANTS.items()
+        for i, v in enumerate(variants)
+    ]
+
+
+@pytest.mark.parametrize(("function", "index"), _variant_params())
+def test_the_notebook_and_the_grader_agree_on_every_case(function: str, index: int) -> None:
+    """Does a notebook test pass exactly when the grader accepts the same results? Every known
+    wrong variant is run on each visible and hidden notebook case and judged both ways."""
+    from autograder.diagnosis.variants import VARIANTS
+    from autograder.stages.compare import compare_outputs
+    from course.cases.trusted import run_reference, with_contract_defaults, with_dtype_defaults
+    from tests.autograder.grading_helpers import student_records
+
+    variant = VARIANTS[function][index].function
+    course = _course()
+    module = course.module(FUNCTION_MODULE[function])
+    task = next(t for t in module.tasks if t.function == function)
+    for case in [task.example, *course.exercise(function).cases]:
+        for inst in instances(function, case, first_shape_only=True):
+            graded = compare_outputs(inst, student_records(inst, variant), run_reference(inst))
+            wrapped = with_dtype_defaults(
+                function, with_contract_defaults(function, variant), inst.dtype
+            )
+            try:
+                _run(case_test(inst), {function: wrapped})
+                notebook = True
+            except (AssertionError, RuntimeError, ZeroDivisionError):
+                notebook = False
+            assert notebook == graded.passed, (inst.case_id, graded.message)

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from course.cli import main
-from course.errors import CourseFileError
+from alr.contract import FUNCTIONS, MODULE_FUNCTIONS, MODULE_IDS
+from alr.errors import CourseFileError
+from cli import main
+from course.cases.expand import hparam_names
 from course.load import MODULES_DIR, load_course, validate_course
-from course.signatures import SIGNATURES, hparam_names
 from course.spec import CaseSpec, ExerciseSpec, Init, ProblemKind
-from solutions.contract import MODULE_FUNCTIONS, MODULE_IDS, reference
+from solutions import reference
 
 
 def test_packaged_course_is_valid_and_ordered() -> None:
@@ -56,7 +57,7 @@ def test_grading_cases_cover_the_probes_and_edge_cases() -> None:
     for module in course.modules:
         for exercise in module.exercises:
             expanded = sum(
-                (1 if SIGNATURES[exercise.function].named else len(c.shapes)) * len(c.dtypes)
+                (1 if FUNCTIONS[exercise.function].named else len(c.shapes)) * len(c.dtypes)
                 for c in exercise.cases
             )
             assert expanded <= 12, (exercise.function, expanded)

@@ -16,8 +16,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from alr.contract import MODULE_IDS
 from course.notebooks import build_course
-from solutions.contract import MODULE_IDS
+from quizzes.notebook import skill_check_cells
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -26,7 +27,7 @@ REPO = HERE.parents[1]
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
     out = tmp_path_factory.mktemp("course")
-    build_course(out=out)
+    build_course(out=out, appendix=skill_check_cells)
     generated = out / "build" / "nbgrader"
     halves = [MODULE_IDS[::2], MODULE_IDS[1::2]]
     procs = []

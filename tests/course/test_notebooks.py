@@ -19,6 +19,7 @@ from nbformat import NotebookNode
 
 from course.load import load_course
 from course.notebooks import module_notebooks
+from quizzes.notebook import skill_check_cells
 
 PARALLEL = max(1, min(2, os.cpu_count() or 1))
 
@@ -46,7 +47,7 @@ def _run_all(nbs: dict[str, NotebookNode], cwd: Path) -> dict[str, BaseException
 
 @pytest.fixture(scope="module")
 def notebooks() -> dict[str, dict[str, NotebookNode]]:
-    return {m.id: module_notebooks(m) for m in load_course().modules}
+    return {m.id: module_notebooks(m, skill_check_cells) for m in load_course().modules}
 
 
 @pytest.mark.slow

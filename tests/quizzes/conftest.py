@@ -23,7 +23,7 @@ def result_doc(
     student: str, graded_at: str, tests: list[tuple[str, float, str | None]]
 ) -> dict[str, Any]:
     """A grading result (Gradescope results.json layout): tests as (function, frac, diagnosis)."""
-    from quizzes.concepts import FUNCTION_MODULE
+    from alr.contract import FUNCTION_MODULE
 
     return {
         "score": sum(f for _, f, _ in tests),

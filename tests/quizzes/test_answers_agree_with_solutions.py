@@ -196,17 +196,13 @@ def test_numeric_answer_is_accepted_for_the_reference_value(catalog: QuizCatalog
 
 
 def test_concept_tables_cover_the_graded_function_contract() -> None:
-    """The queue's own copy of the contract equals solutions.contract; every misconception the
-    grader names maps to a concept."""
-    from quizzes.concepts import (
-        DIAGNOSIS_CONCEPTS,
-        FUNCTION_CONCEPTS,
-        FUNCTION_MODULE,
-        PREREQUISITES,
-    )
-    from solutions.contract import FUNCTION_MODULE as CONTRACT
+    """Does every graded function of the contract have concepts, and every misconception the
+    grader names (not a structural one) a concept?"""
+    from alr.contract import MODULE_FUNCTIONS
+    from alr.misconceptions import STRUCTURAL, Misconception
+    from quizzes.concepts import DIAGNOSIS_CONCEPTS, FUNCTION_CONCEPTS, PREREQUISITES
 
-    assert FUNCTION_MODULE == CONTRACT
-    assert list(FUNCTION_CONCEPTS) == [f for fns in ref.MODULE_FUNCTIONS.values() for f in fns]
+    assert list(FUNCTION_CONCEPTS) == [f for fns in MODULE_FUNCTIONS.values() for f in fns]
+    assert set(DIAGNOSIS_CONCEPTS) == {str(m) for m in Misconception if m not in STRUCTURAL}
     used = {c for cs in FUNCTION_CONCEPTS.values() for c in cs} | set(DIAGNOSIS_CONCEPTS.values())
     assert used <= set(PREREQUISITES)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from course.errors import CourseFileError
+from alr.errors import CourseFileError
 from quizzes.bank import DATA_DIR, MODULE_IDS, load_quizzes, read_quiz_file, validate_quizzes
 from quizzes.model import QuestionKind, QuizCatalog, Slot
 from tests.quizzes.conftest import FIXTURES

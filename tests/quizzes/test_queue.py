@@ -222,7 +222,7 @@ def test_result_without_graded_at_uses_tags_and_the_file_mtime(
 
 
 def test_every_entry_names_a_real_item_of_its_module(tmp_path: Path, catalog: QuizCatalog) -> None:
-    from quizzes.concepts import FUNCTION_MODULE
+    from alr.contract import FUNCTION_MODULE
 
     events = [
         *_mastered_events("ema"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from course.errors import AlrError
+from alr.errors import AlrError
 from quizzes.api import score_answers
 from quizzes.model import PartialCredit, QuestionKind, QuizCatalog
 from quizzes.scoring import InvalidResponse, multiple_answer_fraction, score_response

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from course.errors import AlrError
+from alr.errors import AlrError
 from quizzes.store import AnswerRecord, append_answers, read_answer_file, sync_answers
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import solutions
-from solutions.contract import FUNCTION_MODULE, MODULE_FUNCTIONS
+from alr.contract import FUNCTION_MODULE, MODULE_FUNCTIONS
 
 from .conftest import DEVICES, example_call, tensors_of
 

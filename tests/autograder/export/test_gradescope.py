@@ -60,8 +60,9 @@ def test_wheel_holds_every_package_file_with_valid_record(
         info = "adaptive_lr_course-0.1.0.dist-info"
         for module in (
             "autograder/export/gradescope_run.py",
-            "solutions/contract.py",
-            "course/cli.py",
+            "alr/contract.py",
+            "cli/__init__.py",
+            "cli/demo_data/class.csv",
             "quizzes/bank.py",
             "quizzes/data/3.1.yaml",
         ):
@@ -69,7 +70,7 @@ def test_wheel_holds_every_package_file_with_valid_record(
         assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
         metadata = whl.read(f"{info}/METADATA").decode()
         assert "Requires-Python: >=3.11" in metadata and "Requires-Dist: torch>=" in metadata
-        assert "alr = course.cli:main" in whl.read(f"{info}/entry_points.txt").decode()
+        assert "alr = cli:main" in whl.read(f"{info}/entry_points.txt").decode()
         for line in whl.read(f"{info}/RECORD").decode().splitlines():
             name, digest, size = line.split(",")
             if name.endswith("RECORD"):

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from alr.errors import AlrError
 from autograder.export.gradescope_run import find_submission, student_id
-from course.errors import AlrError
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from alr.errors import ExportError
 from autograder.export.files import read_student_map
 from autograder.export.lti import (
     post_scores,
@@ -21,7 +22,6 @@ from autograder.export.lti import (
     write_scores,
 )
 from autograder.export.results import ResultFile
-from course.errors import ExportError
 
 from .conftest import FIXTURES, assert_golden
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from alr.errors import ExportError
 from autograder.export.gradesheet import grade_sheet
 from autograder.export.moodle import export_moodle
 from autograder.export.quiz_scores import load_quiz_totals
 from autograder.export.results import ResultFile
-from course.errors import ExportError
 
 from .conftest import FIXTURES, RESULTS, TITLES, assert_golden
 

@@ -13,10 +13,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from alr.contract import MODULE_FUNCTIONS
+from alr.errors import ExportError
 from autograder.export.nbgrader_db import export_nbgrader, nbgrader_name
 from autograder.export.results import ResultFile
-from course.errors import ExportError
-from solutions.contract import MODULE_FUNCTIONS
 
 pytestmark = [
     pytest.mark.slow,

@@ -9,10 +9,10 @@ import zipfile
 
 import pytest
 
+from alr.errors import ExportError
 from autograder.export.moodle_xml import render_moodle_xml
 from autograder.export.qti import QUESTION_TYPES, render_qti
 from autograder.export.quiz_text import numeric_answer
-from course.errors import ExportError
 from quizzes.bank import load_quizzes
 from quizzes.model import Question, QuestionKind, QuizCatalog
 

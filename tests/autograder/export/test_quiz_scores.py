@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from alr.errors import ExportError
 from autograder.export.quiz_scores import load_quiz_totals
-from course.errors import ExportError
 from quizzes.api import record_answer, score_answers
 from quizzes.bank import load_quizzes
 

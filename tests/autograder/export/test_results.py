@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from alr.errors import ExportError
 from autograder.export.results import load_result, load_results, module_grades
-from course.errors import ExportError
 
 from .conftest import RESULTS
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.program import Call, Program, Ref
 from autograder.sandbox import CaseRun, Job, JobResult, Limits, RunStatus, Sandbox, procs
+from course.cases.program import Call, Program, Ref
 
 SECRET_ENV = "ALR_SANDBOX_TEST_SECRET"
 LIMITS = Limits(timeout_s=4, cpu_s=3, output_mb=1, file_mb=1, tmpfs_mb=16, slot_memory_mb=3072)

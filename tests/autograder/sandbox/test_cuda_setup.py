@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from alr.errors import SandboxError
 from autograder.sandbox import JobResult, Limits, RunStatus, Sandbox, layers, pool, worker
 from autograder.sandbox.protocol import CallRecord, Job, OutputValue
-from course.errors import SandboxError
 from tests.autograder.sandbox.conftest import LIMITS, ema_case, probe
 
 NO_CUDA = pytest.mark.skipif(

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.program import Call, Program, Ref
 from autograder.sandbox import CaseRun, Job, wire
 from autograder.sandbox.records import ResultError, encode_job, parse_result
+from course.cases.program import Call, Program, Ref
 
 CAP = 1 << 20
 PROGRAM = Program(

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from alr.errors import SandboxError
 from autograder.sandbox import (
     Limits,
     RunStatus,
@@ -20,7 +21,6 @@ from autograder.sandbox import (
     detect_level,
     layers,
 )
-from course.errors import SandboxError
 from solutions import ema
 from tests.autograder.sandbox.conftest import (
     EMA,
@@ -167,7 +167,7 @@ def test_project_packages_cannot_be_imported(sandbox: Sandbox) -> None:
         """
         import importlib
         got = []
-        for name in ('solutions', 'autograder.sandbox', 'course.errors', 'quizzes'):
+        for name in ('solutions', 'autograder.sandbox', 'alr.errors', 'quizzes'):
             try:
                 importlib.import_module(name)
                 got.append(name)

@@ -7,7 +7,7 @@ import ast
 import importlib.util
 from pathlib import Path
 
-from solutions.contract import FUNCTION_MODULE
+from alr.contract import FUNCTION_MODULE
 
 SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "grading_throughput.py"
 _spec = importlib.util.spec_from_file_location("grading_throughput", SCRIPT)

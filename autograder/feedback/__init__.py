@@ -1,0 +1,1 @@
+"""The student's feedback page of one graded result (`page`)."""
