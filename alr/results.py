@@ -6,7 +6,8 @@ A result is a valid Gradescope `results.json` with the project's fields in `extr
      "extra_data": {"student", "module" (null for a submission no module could be given),
                     "submission" (file name), "submission_sha256", "grader_version",
                     "inputs" (fingerprint of the course secret or seed), "devices", "sandbox",
-                    "graded_at" (ISO-8601 UTC) [, "user_id", "email", "late", "error"]},
+                    "graded_at" (ISO-8601 UTC), "locations" (function -> "cell 12")
+                    [, "user_id", "email", "late", "name", "error"]},
      "tests": [{"name", "score", "max_score", "status" ("passed" exactly when score ==
                 max_score), "output", "tags": [module, function[, diagnosis]],
                 "extra_data": {"module", "function", "case", "device", "dtype", "diagnosis",
@@ -116,6 +117,7 @@ class ModuleResult:
     execution_time: float = 0.0
     error: str | None = None
     identity: Mapping[str, Any] = field(default_factory=dict)  # user_id, email, late, name
+    locations: Mapping[str, str] = field(default_factory=dict)  # function -> "cell 12"
 
     @property
     def score(self) -> float:
@@ -143,6 +145,7 @@ class ModuleResult:
             "devices": list(self.devices),
             "sandbox": self.sandbox,
             "graded_at": self.graded_at,
+            "locations": dict(self.locations),
             **dict(self.identity),
         }
         if self.error is not None:
@@ -290,7 +293,16 @@ def parse_result(path: Path, data: Any) -> ModuleResult:
         execution_time=d.number(obj.get("execution_time", 0.0), "execution_time"),
         error=None if error is None else d.text(error, "extra_data.error"),
         identity={k: extra[k] for k in _IDENTITY if k in extra},
+        locations=_locations(d, extra.get("locations", {})),
     )
+
+
+def _locations(d: _Doc, value: Any) -> dict[str, str]:
+    obj = d.obj(value, "extra_data.locations")
+    return {
+        d.text(k, "extra_data.locations"): d.text(v, f"extra_data.locations.{k}")
+        for k, v in obj.items()
+    }
 
 
 def read_json(path: Path, *, max_bytes: int = MAX_RESULT_BYTES) -> Any:

@@ -2,56 +2,116 @@
 
     grade_batch(paths, out=DIR) -> BatchSummary
 
-writes DIR/<student>.json (one result file per submission), DIR/feedback/<student>.html and
-DIR/summary.csv, and keeps the batch seed in DIR/.batch.json so that re-running the same DIR
-reuses it. A submission whose result file records the same sha256, grader version and seed is
-skipped unless `redo=True`. A bad submission becomes that student's error result; a grader bug
-raises (results finished before it stay on disk).
+Each submission is collected with its student (`autograder.submissions`: the layout's rule),
+graded in the sandbox against the plan built from the course secret (`course.secret`: the same
+code gets the same score on every run), and written as one result per student and module,
+`DIR/<student>/<module>.json` (see `alr.results`), as soon as it is graded. `DIR/summary.csv` has
+one row per result of the batch. A submission whose results record the same file, grader
+version, inputs and devices is not graded again unless `redo=True`, so re-running an interrupted
+batch continues it. Of two submissions of the same student and module in one batch, the newer
+(a later resubmission, a newer file) is the one written.
+
+One submission never stops the class: whatever goes wrong while grading it, a student's problem
+or a grader bug, becomes that student's error result, and the batch goes on and writes its
+summary.
 """
 
 from __future__ import annotations
 
-import json
+import csv
+import io
 import os
-import secrets
-from collections.abc import Callable, Iterable, Sequence
+import threading
+import traceback
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
 
+from alr.contract import MODULE_IDS
 from alr.errors import AlrError
+from alr.fileio import write_atomic
+from alr.results import ModuleResult, ResultError, read_result
 from autograder import DEFAULT_TIMEOUT
 from autograder.diagnosis.variants import VariantOutcomes
 from autograder.plan import build_plan
-from autograder.sandbox.protocol import Job, JobResult
 from autograder.stages.context import Context, Settings
 from autograder.stages.load import MAX_BYTES, file_sha256
 from autograder.stages.pipeline import grade_submission
-from autograder.stages.write_result import summary_row, write_atomic, write_summary
+from autograder.stages.write_result import module_results, publish
+from autograder.submissions import Collected, Entry, collect
+from course.secret import Inputs, grading_inputs
 from course.spec import ExerciseSpec
 
-BATCH_FILE = ".batch.json"
+SUMMARY = "summary.csv"
+SUMMARY_FIELDS = (
+    "student",
+    "module",
+    "score",
+    "max_score",
+    "status",
+    "tests_passed",
+    "tests",
+    "diagnoses",
+    "submission",
+    "error",
+)
+
+
+class Status(StrEnum):
+    GRADED = "graded"
+    ERROR = "error"  # the submission could not be graded (its result says why)
+    UNCHANGED = "unchanged"  # graded before from the same file, version, inputs and devices
+    SUPERSEDED = "superseded"  # a newer submission of the same student and module won
 
 
 @dataclass(frozen=True)
 class GradeOutcome:
-    student: str
-    path: Path
-    status: str  # "graded" | "error" | "skipped"
-    score: float
-    max_score: float
-    result: Path
+    """What happened to one submission, and its results."""
+
+    entry: Entry
+    status: Status
+    results: tuple[ModuleResult, ...]
+
+    @property
+    def student(self) -> str:
+        return self.entry.student
 
 
 @dataclass(frozen=True)
 class BatchSummary:
     out: Path
-    seed: int
+    rule: str
+    inputs: str
     devices: tuple[str, ...]
     sandbox: str
     outcomes: tuple[GradeOutcome, ...]
+    skipped: tuple[Path, ...]  # files that are not submissions
     summary_csv: Path
+    interrupted: bool = False
+
+    def count(self, status: Status) -> int:
+        return sum(o.status is status for o in self.outcomes)
+
+    @property
+    def matrix(self) -> dict[str, dict[str, ModuleResult]]:
+        """student -> module -> result, of this batch's results."""
+        cells: dict[str, dict[str, ModuleResult]] = {}
+        for o in self.outcomes:
+            for r in o.results:
+                if r.module is not None and o.status is not Status.SUPERSEDED:
+                    cells.setdefault(r.student, {})[r.module] = r
+        return cells
+
+    @property
+    def blanks(self) -> int:
+        """(student, module) cells without a result, among the modules anybody submitted."""
+        cells = self.matrix
+        modules = {m for per in cells.values() for m in per}
+        students = {o.student for o in self.outcomes}
+        return sum(m not in cells.get(s, {}) for s in students for m in modules)
 
 
 def grader_version() -> str:
@@ -74,47 +134,50 @@ def resolve_devices(device: str) -> tuple[str, ...]:
     raise AlrError(f"--device: expected auto, cpu or cuda, got {device!r}")
 
 
-def batch_seed(out: Path, seed: int | None) -> int:
-    """The given seed, else the one recorded in DIR/.batch.json, else a fresh random one."""
-    path = out / BATCH_FILE
-    if seed is None and path.exists():
+def _previous(
+    out: Path, entry: Entry, sha: str, key: tuple[str, str, tuple[str, ...]]
+) -> tuple[ModuleResult, ...]:
+    """The results of an earlier grading of the same file with the same version, inputs and
+    devices (then it need not be graded again)."""
+    folder = out / entry.student
+    if not sha or not folder.is_dir():
+        return ()
+    found = []
+    for path in sorted(folder.glob("*.json")):
         try:
-            seed = int(json.loads(path.read_text())["seed"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AlrError(
-                f"{path}: unreadable batch record ({exc}); delete it to start afresh"
-            ) from None
-    if seed is None:
-        seed = secrets.randbits(32)
-    write_atomic(path, json.dumps({"seed": seed}) + "\n")
-    return seed
+            result = read_result(path)
+        except ResultError:
+            continue
+        same = (result.grader_version, result.inputs, result.devices) == key
+        if same and result.sha256 == sha and result.submission == entry.path.name:
+            found.append(result)
+    return tuple(found)
 
 
-def _students(paths: Sequence[Path]) -> dict[str, Path]:
-    seen: dict[str, Path] = {}
-    for p in paths:
-        if p.stem in seen:
-            raise AlrError(
-                f"two submissions for student {p.stem!r}: {seen[p.stem]} and {p}; "
-                "grade them in separate batches or rename one"
-            )
-        seen[p.stem] = p
-    return seen
+class _Writer:
+    """Writes results as they come, keeping for each (student, module) cell the newest of the
+    batch's submissions of it."""
 
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._lock = threading.Lock()
+        self._ranks: dict[tuple[str, str | None, str], tuple[int, float, str]] = {}
 
-def _previous(result: Path, sha: str, seed: int, devices: tuple[str, ...]) -> dict | None:
-    """The existing result when it was graded from the same file, grader version and seed, on
-    the same devices (a CPU-only result is regraded once a GPU is there)."""
-    try:
-        data = json.loads(result.read_text(encoding="utf-8"))
-        extra = data["extra_data"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    ran = extra.get("devices")
-    same = (extra.get("submission_sha256"), extra.get("grader_version"), extra.get("seed"))
-    if not isinstance(ran, list) or tuple(ran) != devices:
-        return None
-    return data if same == (sha, grader_version(), seed) else None
+    def publisher(self, entry: Entry) -> Callable[[ModuleResult], object]:
+        def publish_one(result: ModuleResult) -> object:
+            cell = (result.student, result.module, "" if result.module else result.submission)
+            with self._lock:
+                if cell in self._ranks and self._ranks[cell] > entry.rank:
+                    return None
+                self._ranks[cell] = entry.rank
+                return publish(self.out, result)
+
+        return publish_one
+
+    def won(self, entry: Entry, result: ModuleResult) -> bool:
+        cell = (result.student, result.module, "" if result.module else result.submission)
+        with self._lock:
+            return self._ranks.get(cell) == entry.rank
 
 
 def _course_exercises() -> list[ExerciseSpec]:
@@ -123,43 +186,26 @@ def _course_exercises() -> list[ExerciseSpec]:
     return [ex for module in load_course().modules for ex in module.exercises]
 
 
-def _skip_unchanged(
-    students: dict[str, Path],
-    shas: dict[str, str],
-    out_dir: Path,
-    seed: int,
-    devices: tuple[str, ...],
-) -> dict[str, tuple[GradeOutcome, dict[str, str]]]:
-    """Submissions whose result records the same sha256, grader version, seed and devices."""
-    skipped = {}
-    for s, p in students.items():
-        previous = _previous(out_dir / f"{s}.json", shas[s], seed, devices)
-        if previous is not None:
-            outcome = GradeOutcome(
-                s, p, "skipped", previous["score"], previous["max_score"], out_dir / f"{s}.json"
-            )
-            skipped[s] = (outcome, summary_row(previous, "skipped"))
-    return skipped
-
-
-def _grade_one(
-    path: Path,
-    student: str,
-    sha: str,
-    settings: Settings,
-    runner: Callable[[Job], JobResult],
-    variants: VariantOutcomes,
-) -> tuple[GradeOutcome, dict[str, str]]:
-    ctx = grade_submission(Context(path, student, sha, settings, runner=runner, variants=variants))
-    if ctx.result is None:
-        raise RuntimeError(f"grading {path} produced no result")
-    status = "error" if ctx.error else "graded"
-    score, max_score = ctx.result["score"], ctx.result["max_score"]
-    assert isinstance(score, float | int) and isinstance(max_score, float | int)
-    outcome = GradeOutcome(
-        student, path, status, float(score), float(max_score), settings.out / f"{student}.json"
+def _failed(ctx: Context, exc: BaseException) -> Context:
+    """A grader bug while grading one submission: that student's error result, the rest go on."""
+    traceback.print_exception(exc)
+    message = (
+        f"the grader failed on this submission ({type(exc).__name__}: {str(exc)[:200]}); it is a "
+        "grader bug, not your mistake: tell your instructor"
     )
-    return outcome, summary_row(ctx.result, status)
+    return replace(ctx, error=message, tests=(), modules=ctx.modules if ctx.tests else None)
+
+
+def _grade_one(ctx: Context) -> tuple[Context, Status]:
+    try:
+        done = grade_submission(ctx)
+    except Exception as exc:  # noqa: BLE001 - isolation: one submission never stops the batch
+        done = _failed(ctx, exc)
+        done = replace(done, results=module_results(done))
+        for result in done.results:
+            if done.publish is not None:
+                done.publish(result)
+    return done, Status.ERROR if done.error else Status.GRADED
 
 
 def grade_batch(
@@ -170,49 +216,151 @@ def grade_batch(
     workers: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     seed: int | None = None,
+    secret: Path | None = None,
+    module: str | None = None,
+    student_from: str | None = None,
     redo: bool = False,
     min_sandbox: str = "L0",
     exercises: Iterable[ExerciseSpec] | None = None,
     max_bytes: int = MAX_BYTES,
+    collected: Collected | None = None,
+    inputs: Inputs | None = None,
     progress: Callable[[GradeOutcome], None] | None = None,
 ) -> BatchSummary:
     """Grade every submission; see the module docstring. `exercises` defaults to the course's."""
     from autograder.sandbox import Limits, Sandbox
 
-    students = _students([Path(p) for p in paths])
+    if module is not None and module not in MODULE_IDS:
+        raise AlrError(f"--module: expected one of {', '.join(MODULE_IDS)}, got {module!r}")
+    collected = collected or collect([Path(p) for p in paths], student_from)
+    inputs = inputs or grading_inputs(seed=seed, secret=secret)[0]
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    seed = batch_seed(out_dir, seed)
     devices = resolve_devices(device)
-    shas = {s: file_sha256(p) if p.is_file() else "" for s, p in students.items()}
-    done = {} if redo else _skip_unchanged(students, shas, out_dir, seed, devices)
-    for outcome, _ in done.values():
-        if progress:
-            progress(outcome)
-    todo = [s for s in students if s not in done]
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
-    level = "L0"
+    key = (grader_version(), inputs.fingerprint, devices)
+    outcomes: dict[int, GradeOutcome] = {}
+    todo: list[tuple[int, Entry, str]] = []
+    for i, entry in enumerate(collected.entries):
+        sha = file_sha256(entry.path, max_bytes)
+        previous = () if redo else _previous(out_dir, entry, sha, key)
+        if previous:
+            outcomes[i] = GradeOutcome(entry, Status.UNCHANGED, previous)
+            if progress:
+                progress(outcomes[i])
+        else:
+            todo.append((i, entry, sha))
+    level, interrupted = "L0", False
+    writer = _Writer(out_dir)
     if todo:
         specs = _course_exercises() if exercises is None else exercises
-        plan = build_plan(specs, seed=seed, devices=devices)  # config errors before any start
-        limits = Limits(timeout_s=timeout)
+        plan = build_plan(specs, seed=inputs.seed, devices=devices)  # config errors first
+        n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
         with Sandbox(
-            workers=n_workers, limits=limits, min_level=min_sandbox, cuda="cuda" in devices
+            workers=n_workers,
+            limits=Limits(timeout_s=timeout),
+            min_level=min_sandbox,
+            cuda="cuda" in devices,
         ) as sandbox:
             level = sandbox.level
-            settings = Settings(plan, grader_version(), max_bytes, out_dir, level)
+            settings = Settings(
+                plan, grader_version(), max_bytes, out_dir, level, module, inputs.fingerprint
+            )
             variants = VariantOutcomes()
 
-            def one(s: str) -> tuple[GradeOutcome, dict[str, str]]:
-                graded = _grade_one(students[s], s, shas[s], settings, sandbox.run, variants)
-                if progress:
-                    progress(graded[0])
-                return graded
+            def one(item: tuple[int, Entry, str]) -> tuple[int, GradeOutcome]:
+                i, entry, sha = item
+                ctx = Context(
+                    entry.path,
+                    entry.student,
+                    sha,
+                    settings,
+                    runner=sandbox.run,
+                    variants=variants,
+                    publish=writer.publisher(entry),
+                    hint=entry.hint,
+                    identity=entry.identity,
+                )
+                done, status = _grade_one(ctx)
+                return i, GradeOutcome(entry, status, done.results)
 
-            with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                for graded in pool.map(one, todo):
-                    done[graded[0].student] = graded
-    summary = out_dir / "summary.csv"
-    write_summary(summary, (done[s][1] for s in students))
-    outcomes = tuple(done[s][0] for s in students)
-    return BatchSummary(out_dir, seed, devices, level, outcomes, summary)
+            pool = ThreadPoolExecutor(max_workers=n_workers)
+            futures = [pool.submit(one, item) for item in todo]
+            try:
+                for future in futures:
+                    i, outcome = future.result()
+                    outcomes[i] = outcome
+                    if progress:
+                        progress(outcome)
+            except KeyboardInterrupt:
+                interrupted = True
+                for future in futures:
+                    future.cancel()
+            finally:
+                pool.shutdown(wait=not interrupted, cancel_futures=True)
+    final = []
+    for i in sorted(outcomes):
+        o = outcomes[i]
+        if o.status in (Status.GRADED, Status.ERROR) and o.results:
+            if not all(writer.won(o.entry, r) for r in o.results):
+                o = replace(o, status=Status.SUPERSEDED)
+        final.append(o)
+    summary = out_dir / SUMMARY
+    write_summary(summary, final)
+    return BatchSummary(
+        out_dir,
+        collected.rule,
+        inputs.source,
+        devices,
+        level,
+        tuple(final),
+        collected.skipped,
+        summary,
+        interrupted,
+    )
+
+
+# ---- the summary CSV ----
+
+
+_FORMULA = ("=", "+", "-", "@")
+
+
+def _text(value: object) -> str:
+    """A free-text CSV cell that no spreadsheet runs as a formula, even when the file is opened
+    with ';' or a TAB as the separator (every part that would start a cell is guarded)."""
+    text = str(value)
+    for c in "\t\r\n":
+        text = text.replace(c, " ")
+    return ";".join("'" + part if part.startswith(_FORMULA) else part for part in text.split(";"))
+
+
+def summary_rows(outcomes: Iterable[GradeOutcome]) -> list[dict[str, str]]:
+    rows = []
+    for o in outcomes:
+        for r in o.results:
+            rows.append(
+                {
+                    "student": _text(r.student),
+                    "module": r.module or "",
+                    "score": repr(r.score),
+                    "max_score": repr(r.max_score),
+                    "status": str(o.status),
+                    "tests_passed": str(sum(t.passed for t in r.tests)),
+                    "tests": str(len(r.tests)),
+                    "diagnoses": ";".join(r.diagnoses),
+                    "submission": _text(r.submission),
+                    "error": _text(r.error or ""),
+                }
+            )
+    return rows
+
+
+def write_summary(path: Path, outcomes: Iterable[GradeOutcome]) -> None:
+    """The batch summary CSV, one row per result, every cell quoted."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(
+        buf, fieldnames=SUMMARY_FIELDS, lineterminator="\n", quoting=csv.QUOTE_ALL
+    )
+    writer.writeheader()
+    writer.writerows(summary_rows(outcomes))
+    write_atomic(path, buf.getvalue())

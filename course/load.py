@@ -75,6 +75,7 @@ _CASE = {
     "names": False,
     "tolerance": False,
     "probes": False,
+    "edge": False,
 }
 _EXPERIMENT = {
     "id": True,
@@ -265,7 +266,15 @@ def _case(r: Reader, data: Any, where: str, fn: str) -> CaseSpec:
         names=names,
         tolerance=_tolerance(r, m.get("tolerance", {}), f"{where}.tolerance"),
         probes=probes,
+        edge=_flag(r, m.get("edge"), f"{where}.edge"),
     )
+
+
+def _flag(r: Reader, value: Any, where: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    r.error(where, f"expected true or false, got {value!r}")
+    return None
 
 
 def _shape(r: Reader, value: Any, where: str, fn: str) -> tuple[int, ...]:

@@ -35,7 +35,10 @@ class CaseSpec:
     positional) arguments passed on every call, e.g. {"lr": 0.1, "beta1": 0.8}. `names` gives the
     tensor names for functions that take dicts of named tensors (4.5), one per shape, all shapes
     then forming one model. `tolerance` overrides the per-dtype defaults of optimizers.md §11.
-    `probes` lists the misconception ids this case is designed to expose.
+    `probes` lists the misconception ids this case is designed to expose. An `edge` case (zero
+    parameters or gradients, a degenerate setting) earns points only when the function's core
+    cases pass, so code that does nothing cannot collect them; a case with `init: zeros` or
+    `grads: zeros` is an edge case unless it says otherwise.
     """
 
     name: str
@@ -48,6 +51,13 @@ class CaseSpec:
     names: tuple[str, ...] = ()
     tolerance: dict[str, Tolerance] = field(default_factory=dict)  # dtype -> tolerance
     probes: tuple[str, ...] = ()
+    edge: bool | None = None  # None: an edge case exactly when it starts from zeros
+
+    @property
+    def is_edge(self) -> bool:
+        if self.edge is not None:
+            return self.edge
+        return self.init is Init.ZEROS or self.grads is GradKind.ZEROS
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,21 @@
-"""The feedback page a student reads: per function, the verdict, what went wrong, the named
-mistake with a hint that teaches, and (for a failing trajectory) a plot of the relative error of
-the student's values against the reference at each step.
+"""The feedback page a student reads for one graded module, rendered from its result alone:
+per function, the verdict, what went wrong, the named mistake with a hint that teaches, and for a
+failing trajectory a plot of the measure that failed (the values, or in float64 the step taken)
+against the tolerance that was applied, step by step.
 
 Every student-derived string (file name, error messages, notes) is HTML-escaped. The page shows
-only derived quantities: never a case's inputs or expected values.
+only derived quantities, never a case's inputs or expected values. The plot is one small inline
+SVG drawn here (a log-scale line of at most a few dozen points needs no plotting library).
 """
 
 from __future__ import annotations
 
 import html
-import io
 import math
-import threading
-from typing import TYPE_CHECKING, Any
 
 from alr.misconceptions import hint
-from autograder.stages.compare import CaseCheck
+from alr.results import ModuleResult, TestRecord, shown
 
-if TYPE_CHECKING:
-    from autograder.stages.context import Context
-
-#: matplotlib (its mathtext parser in particular) is not thread-safe: one plot at a time.
-_PLOT_LOCK = threading.Lock()
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:1.6rem}
@@ -29,101 +23,117 @@ h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:1.6rem}
 border-left:4px solid #f0b400;margin:.5rem 0} .note{color:#555} svg{max-width:100%;height:auto}
 code{background:#f3f3f3;padding:0 .2rem}
 """
+_MEASURES = {"value": "relative error of the values", "displacement": "relative error of the step"}
 
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def error_plot(check: CaseCheck, tolerance: float, title: str) -> str:
-    """Inline SVG: relative error of the student's first output per step (log scale). Text
-    stays text (svg.fonttype none) and tick labels avoid mathtext: a plot costs ~0.1 s."""
-    import matplotlib
+def error_plot(errors: tuple[float, ...], tolerance: float, title: str, measure: str) -> str:
+    """Inline SVG: the failed measure per step on a log scale, and the tolerance line."""
+    points = [(i + 1, max(e, 1e-17)) for i, e in enumerate(errors) if math.isfinite(e)]
+    width, height, left, right, top, bottom = 520, 220, 62, 12, 28, 38
+    logs = [math.log10(e) for _, e in points] + [math.log10(tolerance)]
+    low, high = math.floor(min(logs)), math.ceil(max(logs))
+    high = high if high > low else low + 1
+    steps = max(len(errors), 2)
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    def x(step: float) -> float:
+        return left + (step - 1) / (steps - 1) * (width - left - right)
 
-    steps = [i + 1 for i, e in enumerate(check.errors) if math.isfinite(e)]
-    errs = [max(e, 1e-17) for e in check.errors if math.isfinite(e)]
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "alr"}):
-        fig = Figure(figsize=(5.5, 2.6))
-        ax = fig.add_subplot()
-        ax.semilogy(steps, errs, "o-", color="#b3261e", label="your result")
-        ax.axhline(tolerance, color="#1b7a2f", ls="--", label="tolerance")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
-        ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.set_xticks(steps)
-        ax.set_xlabel("step t")
-        ax.set_ylabel("relative error")
-        ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8)
-        fig.subplots_adjust(left=0.15, bottom=0.2, right=0.97, top=0.87)
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg")
-    svg = buf.getvalue()
-    return svg[svg.index("<svg") :]
+    def y(value: float) -> float:
+        return top + (high - math.log10(value)) / (high - low) * (height - top - bottom)
 
-
-def _function_section(ctx: Context, name: str, tests: list[dict[str, Any]]) -> str:
-    passed = sum(t["status"] == "passed" for t in tests)
-    got = sum(t["score"] for t in tests)
-    worth = sum(t["max_score"] for t in tests)
-    cls = "ok" if passed == len(tests) else "bad"
     parts = [
-        f"<h2><code>{_e(name)}</code> <span class='{cls}'>{passed}/{len(tests)} cases, "
-        f"{got:.4g} / {worth:.4g} points</span></h2>"
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
+        f"role='img' aria-label='{_e(title)}' font-size='11'>",
+        f"<text x='{width / 2}' y='16' text-anchor='middle' font-size='12'>{_e(title)}</text>",
+        f"<line x1='{left}' y1='{top}' x2='{left}' y2='{height - bottom}' stroke='#888'/>",
+        f"<line x1='{left}' y1='{height - bottom}' x2='{width - right}' y2='{height - bottom}' "
+        "stroke='#888'/>",
     ]
-    failures = [t for t in tests if t["status"] != "passed"]
-    seen: set[str] = set()
-    items: list[str] = []
-    for t in failures:
-        if t["output"] not in seen and len(items) < 4:
-            seen.add(t["output"])
-            label = t["name"].split(": ", 1)[-1]
-            items.append(f"<li>{_e(label)}: {_e(t['output'])}</li>")
-    if items:
-        parts.append("<ul>" + "".join(items) + "</ul>")
-    location = ctx.extracted.locations.get(name) if ctx.extracted else None
-    for mid in dict.fromkeys(d for t in failures if (d := t["extra_data"]["diagnosis"])):
-        parts.append(f"<div class='hint'><b>{_e(mid)}</b>: {_e(hint(mid, name, location))}</div>")
-    plot = _plot_for(ctx, name)
-    if plot:
-        parts.append(plot)
-    return "\n".join(parts)
+    for exponent in range(low, high + 1):
+        parts.append(
+            f"<text x='{left - 6}' y='{y(10.0**exponent) + 4:.1f}' text-anchor='end'>"
+            f"1e{exponent}</text>"
+        )
+    for step in range(1, len(errors) + 1):
+        parts.append(
+            f"<text x='{x(step):.1f}' y='{height - bottom + 14}' text-anchor='middle'>{step}</text>"
+        )
+    parts.append(
+        f"<text x='{(left + width) / 2}' y='{height - 6}' text-anchor='middle'>step t</text>"
+        f"<text x='12' y='{(top + height - bottom) / 2}' text-anchor='middle' "
+        f"transform='rotate(-90 12 {(top + height - bottom) / 2})'>{_e(measure)}</text>"
+    )
+    ty = y(tolerance)
+    parts.append(
+        f"<line x1='{left}' y1='{ty:.1f}' x2='{width - right}' y2='{ty:.1f}' stroke='#1b7a2f' "
+        f"stroke-dasharray='5 4'/><text x='{width - right}' y='{ty - 4:.1f}' "
+        f"text-anchor='end' fill='#1b7a2f'>tolerance {tolerance:.0e}</text>"
+    )
+    line = " ".join(f"{x(s):.1f},{y(e):.1f}" for s, e in points)
+    parts.append(f"<polyline points='{line}' fill='none' stroke='#b3261e' stroke-width='1.5'/>")
+    parts += [f"<circle cx='{x(s):.1f}' cy='{y(e):.1f}' r='3' fill='#b3261e'/>" for s, e in points]
+    parts.append("</svg>")
+    return "".join(parts)
 
 
-def _plot_for(ctx: Context, name: str) -> str:
-    """A plot for the first failing multi-step case whose error could be measured."""
-    for case in ctx.settings.plan.cases.get(name, ()):
-        check = ctx.checks.get(case.case_id)
-        if check is None or check.passed or len(check.errors) < 2:
+def _plot(tests: list[TestRecord]) -> str:
+    """A plot for the first failing case whose failed measure was measured at 2+ steps."""
+    for t in tests:
+        finite = sum(math.isfinite(e) for e in t.errors)
+        if t.passed or t.tolerance is None or t.failure not in _MEASURES or finite < 2:
             continue
-        if sum(math.isfinite(e) for e in check.errors) >= 2:
-            title = f"{name}, {case.case_name}: {case.dtype} {case.device}"
-            with _PLOT_LOCK:
-                return error_plot(check, case.tolerance.rtol, title)
+        title = f"{t.function}, {t.case}: {t.dtype} {t.device}"
+        return error_plot(t.errors, t.tolerance, title, _MEASURES[t.failure])
     return ""
 
 
-def feedback_html(ctx: Context, result: dict[str, Any]) -> str:
-    """The whole page for one submission."""
-    by_function: dict[str, list[dict[str, Any]]] = {}
-    for t in result["tests"]:
-        by_function.setdefault(t["extra_data"]["function"], []).append(t)
-    body = [
-        f"<h1>Feedback for {_e(ctx.student)}</h1>",
-        f"<p><b>{result['score']:g} / {result['max_score']:g} points</b></p>",
+def _function_section(result: ModuleResult, name: str, tests: list[TestRecord]) -> str:
+    passed = sum(t.passed for t in tests)
+    got = math.fsum(t.score for t in tests)
+    worth = math.fsum(t.max_score for t in tests)
+    cls = "ok" if passed == len(tests) else "bad"
+    parts = [
+        f"<h2><code>{_e(name)}</code> <span class='{cls}'>{passed}/{len(tests)} cases, "
+        f"{shown(got)} / {shown(worth)} points</span></h2>"
     ]
-    if ctx.error:
-        body.append(f"<p class='bad'>Your submission could not be graded: {_e(ctx.error)}</p>")
-    if ctx.run is not None and ctx.run.status != "ok":
-        body.append(f"<p class='bad'>Running your code: {_e(ctx.run.message)}</p>")
-    body += [f"<p class='note'>{_e(n)}</p>" for n in ctx.notes]
-    if not ctx.error:
-        body += [_function_section(ctx, name, tests) for name, tests in by_function.items()]
+    failures = [t for t in tests if not t.passed]
+    seen: set[str] = set()
+    items: list[str] = []
+    for t in failures:
+        if t.output not in seen and len(items) < 4:
+            seen.add(t.output)
+            label = t.name.split(": ", 1)[-1]
+            items.append(f"<li>{_e(label)}: {_e(t.output)}</li>")
+    if items:
+        parts.append("<ul>" + "".join(items) + "</ul>")
+    location = result.locations.get(name)
+    for mid in dict.fromkeys(t.diagnosis for t in failures if t.diagnosis):
+        parts.append(f"<div class='hint'><b>{_e(mid)}</b>: {_e(hint(mid, name, location))}</div>")
+    parts.append(_plot(failures))
+    return "\n".join(p for p in parts if p)
+
+
+def feedback_html(result: ModuleResult) -> str:
+    """The whole page for one graded module (or one submission that could not be graded)."""
+    what = f"module {result.module}" if result.module else result.submission or "submission"
+    body = [
+        f"<h1>Feedback for {_e(result.student)}: {_e(what)}</h1>",
+        f"<p><b>{shown(result.score)} / {shown(result.max_score)} points</b></p>",
+    ]
+    lines = result.output.splitlines()[1:]  # the first line is the score, shown above
+    cls = "bad" if result.error else "note"
+    body += [f"<p class='{cls}'>{_e(line)}</p>" for line in lines]
+    by_function: dict[str, list[TestRecord]] = {}
+    for t in result.tests:
+        by_function.setdefault(t.function, []).append(t)
+    if not result.error:
+        body += [_function_section(result, name, tests) for name, tests in by_function.items()]
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Feedback: {_e(ctx.student)}</title><style>{_STYLE}</style></head>"
+        f"<title>Feedback: {_e(result.student)}</title><style>{_STYLE}</style></head>"
         "<body>\n" + "\n".join(body) + "\n</body></html>\n"
     )

@@ -29,7 +29,14 @@ _STRUCTURAL = {
     Failure.DEVICE: Misconception.WRONG_DEVICE,
 }
 _NOT_RAN = {Failure.ERROR, Failure.SKIPPED, Failure.NOT_RUN, Failure.MISSING}
-_VALUE_FAILURES = {Failure.ERROR, Failure.KIND, Failure.SHAPE, Failure.NONFINITE, Failure.VALUE}
+_VALUE_FAILURES = {
+    Failure.ERROR,
+    Failure.KIND,
+    Failure.SHAPE,
+    Failure.NONFINITE,
+    Failure.VALUE,
+    Failure.DISPLACEMENT,
+}
 
 
 def diagnose_case(
@@ -54,16 +61,30 @@ def diagnose_case(
     return None
 
 
+#: What torch says when code copies a tensor's data off its device (.cpu(), .numpy(), .tolist()).
+_MOVES_DATA = ("Cannot copy out of meta tensor", "convert meta device type tensor to numpy")
+
+
+def _moves_data(check: CaseCheck) -> bool:
+    return check.failure is Failure.ERROR and any(m in check.message for m in _MOVES_DATA)
+
+
 def _meta_diagnosis(
     ctx: Context, name: str, check: CaseCheck, found: dict[str, Misconception]
 ) -> Misconception | None:
-    """A failure on meta tensors is wrong_device when the function ran without raising on every
-    CPU case (its code does not run off the CPU); otherwise it shares the CPU cases' mistake."""
+    """A result of the meta case that is not on the meta device (a tensor made on the CPU:
+    torch.zeros(n) without device=theta.device), or code that copies data off the device
+    (.cpu(), .numpy()), is wrong_device; other code that raises on meta tensors reads tensor
+    values in Python (.item(), float(), an `if` on a tensor), which the score stage reports as a
+    portability failure, not a device mistake. A function that also fails on the CPU shares the
+    CPU cases' mistake."""
     cpu = [c for c in ctx.settings.plan.cases[name] if c.device == "cpu"]
     cpu_checks = [ctx.checks[c.case_id] for c in cpu if c.case_id in ctx.checks]
     ran = cpu_checks and all(c.failure not in _NOT_RAN for c in cpu_checks)
-    if ran and check.failure in (Failure.ERROR, Failure.DEVICE):
+    if ran and (check.failure is Failure.DEVICE or _moves_data(check)):
         return Misconception.WRONG_DEVICE
+    if ran:
+        return None
     named = [found[c.case_id] for c in cpu if c.case_id in found]
     return max(set(named), key=named.count) if named else None
 

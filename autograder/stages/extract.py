@@ -18,7 +18,7 @@ import threading
 from dataclasses import replace
 
 from alr import PACKAGES
-from alr.contract import FUNCTION_MODULE
+from alr.contract import FUNCTION_MODULE, MODULE_IDS
 from alr.errors import SubmissionError
 from autograder.stages.context import Cell, Context, Extracted, SubmissionKind
 
@@ -28,10 +28,31 @@ PROJECT_PACKAGES = frozenset(PACKAGES)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
+#: Calls a constant may be computed with: pure functions of their arguments.
+_PURE_CALLS = frozenset({"float", "int", "abs", "min", "max", "round", "pow", "complex", "bool"})
+_PURE_MODULES = frozenset({"math"})
+
+
+def _pure_call(node: ast.Call) -> bool:
+    """`float("inf")`, `math.sqrt(2)`: a builtin or math function of simple arguments."""
+    func = node.func
+    pure = (isinstance(func, ast.Name) and func.id in _PURE_CALLS) or (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in _PURE_MODULES
+    )
+    return (
+        pure and all(_simple(a) for a in node.args) and all(_simple(k.value) for k in node.keywords)
+    )
+
+
 def _simple(node: ast.expr) -> bool:
-    """Literals, names, attributes, arithmetic on those, containers of those, and lambdas."""
+    """Literals, names, attributes, arithmetic on those, containers of those, lambdas, and pure
+    calls of those (`INF = float("inf")`, `SQRT2 = math.sqrt(2)`)."""
     if isinstance(node, ast.Constant | ast.Name | ast.Lambda):
         return True
+    if isinstance(node, ast.Call):
+        return _pure_call(node)
     if isinstance(node, ast.Attribute):
         return _simple(node.value)
     if isinstance(node, ast.UnaryOp):
@@ -101,6 +122,12 @@ def _to_python(cell: Cell, kind: SubmissionKind) -> str:
     return str(TransformerManager().transform_cell(cell.source))
 
 
+def _graded_calls(node: ast.stmt, name: str) -> tuple[str, ...]:
+    """The other graded functions a definition names (those it may call)."""
+    used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in FUNCTION_MODULE}
+    return tuple(sorted(used - {name}))
+
+
 def _where(cell: Cell, node: ast.stmt) -> str:
     if cell.index is None:
         return f"line {node.lineno}"
@@ -112,6 +139,7 @@ def extract_source(cells: tuple[Cell, ...], kind: SubmissionKind) -> Extracted:
     future: list[str] = []
     kept: list[str] = []
     locations: dict[str, str] = {}
+    calls: dict[str, tuple[str, ...]] = {}
     notes: list[str] = []
     dropped = 0
     for cell in cells:
@@ -133,15 +161,18 @@ def extract_source(cells: tuple[Cell, ...], kind: SubmissionKind) -> Extracted:
                 )
                 continue
             if not _keep(node):
-                dropped += 1
+                dropped += not cell.locked  # only the student's own cells count
                 continue
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
                 future.append(ast.unparse(node))
                 continue
             kept.append(_tolerant(node))
             for name in _defined_names(node):
-                if name in FUNCTION_MODULE:
+                if name in FUNCTION_MODULE and cell.locked:  # given code earns nothing
+                    locations.pop(name, None)
+                elif name in FUNCTION_MODULE:
                     locations[name] = _where(cell, node)
+                    calls[name] = _graded_calls(node, name)
     if dropped:
         notes.append(
             f"{dropped} top-level statement(s) (code outside functions: loops, plots, prints, "
@@ -149,7 +180,8 @@ def extract_source(cells: tuple[Cell, ...], kind: SubmissionKind) -> Extracted:
         )
     source = "\n\n".join(dict.fromkeys(future)) + "\n\n" + "\n\n".join(kept) + "\n"
     defined = tuple(n for n in FUNCTION_MODULE if n in locations)
-    return Extracted(source.lstrip(), defined, locations, tuple(notes))
+    calls = {f: c for f, c in calls.items() if f in locations}
+    return Extracted(source.lstrip(), defined, locations, tuple(notes), calls)
 
 
 def extract_functions(ctx: Context) -> Context:
@@ -161,4 +193,17 @@ def extract_functions(ctx: Context) -> Context:
             extracted = extract_source(ctx.submission.cells, ctx.submission.kind)
     except SubmissionError as exc:
         return replace(ctx, error=str(exc))
-    return replace(ctx, extracted=extracted, notes=ctx.notes + extracted.notes)
+    ctx = replace(ctx, extracted=extracted, notes=ctx.notes + extracted.notes)
+    if ctx.modules is None:  # a .py file grades the modules whose functions it defines
+        modules = tuple(
+            m for m in MODULE_IDS if any(FUNCTION_MODULE[f] == m for f in extracted.defined)
+        )
+        if not modules:
+            return replace(
+                ctx,
+                error="the file defines none of the graded functions (for example "
+                "`def adam_step(theta, grad, m, v, t, *, lr=1e-3, ...)`); define them with the "
+                "names of the exercises, or grade it with --module",
+            )
+        return replace(ctx, modules=modules)
+    return ctx

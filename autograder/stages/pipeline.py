@@ -1,7 +1,8 @@
 """The grading pipeline of one submission: a tuple of small stages, each taking and returning a
 frozen `Context`.
 
-    STAGES = (load_submission, extract_functions, run_in_sandbox, compare, diagnose, score, report)
+    STAGES = (load_submission, extract_functions, run_in_sandbox, compare, diagnose, score,
+              write_results)
 
 A stage that finds a student problem records it on the context (`error`, `checks`) and the later
 stages still run, so every submission gets a result file; a grader bug raises.
@@ -20,7 +21,7 @@ from autograder.stages.extract import extract_functions
 from autograder.stages.load import load_submission
 from autograder.stages.run import run_in_sandbox
 from autograder.stages.score import score
-from autograder.stages.write_result import report
+from autograder.stages.write_result import write_results
 
 Stage = Callable[[Context], Context]
 
@@ -31,7 +32,7 @@ STAGES: tuple[Stage, ...] = (
     compare,
     diagnose,
     score,
-    report,
+    write_results,
 )
 
 

@@ -1,69 +1,49 @@
-"""Stage 7, report: the result file (a Gradescope results.json with the project's fields in
-`extra_data`), the HTML feedback page, and the batch summary CSV. Every file is written
-atomically (temp file in the same folder + os.replace), so a crash never leaves half a result.
-
-    {"score", "max_score", "execution_time", "output",
-     "extra_data": {student, submission_sha256, grader_version, seed, devices, sandbox, modules,
-                    graded_at (ISO-8601 UTC; the practice queue dates exercise evidence by it)
-                    [, error]},
-     "tests": [{"name", "score", "max_score", "status", "output", "tags": [module, function
-                [, diagnosis]], "extra_data": {module, function, device, dtype, diagnosis, case}}]}
+"""Stage 7, write the results: one `alr.results.ModuleResult` per module in scope, written to
+DIR/<student>/<module>.json (a Gradescope results.json), with the feedback page beside it
+(<module>.html) where it helps: when a case failed or the submission could not be graded. A
+submission no module could be given gets one unscoped error result that scores nothing. Every
+file is written atomically, so a crash never leaves half a result.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import time
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from alr.fileio import write_atomic
+from alr.results import ModuleResult, TestRecord, result_path, shown, write_result
+from autograder.feedback.page import feedback_html
 from autograder.stages.context import Context, TestResult
 
-SUMMARY_FIELDS = (
-    "student",
-    "score",
-    "max_score",
-    "status",
-    "tests_passed",
-    "tests",
-    "diagnoses",
-    "error",
-    "submission_sha256",
-)
+
+def _record(t: TestResult) -> TestRecord:
+    c, check = t.case, t.check
+    return TestRecord(
+        name=f"{c.module} {c.function}: {c.label}",
+        score=t.score,
+        max_score=t.max_score,
+        output=t.output,
+        module=c.module,
+        function=c.function,
+        case=c.case_name,
+        device=c.device,
+        dtype=c.dtype,
+        diagnosis=None if t.diagnosis is None else str(t.diagnosis),
+        failure=None if check is None or check.failure is None else str(check.failure),
+        errors=check.errors if check is not None else (),
+        tolerance=check.tolerance if check is not None else None,
+    )
 
 
-def _test_dict(t: TestResult) -> dict[str, Any]:
-    c = t.case
-    tags = [c.module, c.function] + ([t.diagnosis] if t.diagnosis else [])
-    return {
-        "name": f"{c.module} {c.function}: {c.label}",
-        "score": round(t.score, 6),
-        "max_score": round(t.max_score, 6),
-        "status": "passed" if t.passed else "failed",
-        "output": t.output,
-        "tags": tags,
-        "extra_data": {
-            "module": c.module,
-            "function": c.function,
-            "device": c.device,
-            "dtype": c.dtype,
-            "diagnosis": t.diagnosis,
-            "case": c.case_name,
-        },
-    }
-
-
-def _summary_text(ctx: Context, score: float, max_score: float) -> str:
-    lines = [f"{score:g} / {max_score:g} points."]
+def _summary(ctx: Context, tests: tuple[TestRecord, ...], module: str | None) -> str:
+    score, max_score = sum(t.score for t in tests), sum(t.max_score for t in tests)
+    lines = [f"{shown(score)} / {shown(max_score)} points."]
     if ctx.error:
         lines.append(f"Your submission could not be graded: {ctx.error}")
-    missing = [f for f in ctx.functions if ctx.extracted and f not in ctx.extracted.defined]
+    functions = dict.fromkeys(t.function for t in tests)
+    missing = [f for f in functions if ctx.extracted and f not in ctx.extracted.defined]
     if missing and not ctx.error:
         lines.append("Not defined in your submission: " + ", ".join(missing) + ".")
     if ctx.run is not None and ctx.run.message and ctx.run.status != "ok":
@@ -72,71 +52,53 @@ def _summary_text(ctx: Context, score: float, max_score: float) -> str:
     return "\n".join(lines)
 
 
-def result_dict(ctx: Context) -> dict[str, Any]:
-    """The result file's content for a scored context."""
-    score = round(sum(t.score for t in ctx.tests), 6)
-    max_score = round(sum(t.max_score for t in ctx.tests), 6)
-    modules = sorted({t.case.module for t in ctx.tests})
-    extra: dict[str, Any] = {
-        "student": ctx.student,
-        "submission_sha256": ctx.sha256,
-        "grader_version": ctx.settings.grader_version,
-        "seed": ctx.settings.plan.seed,
-        "devices": list(ctx.settings.plan.devices),  # every case ran on each (plus meta)
-        "sandbox": ctx.run.sandbox_level if ctx.run else ctx.settings.sandbox_level,
-        "modules": modules,
-        "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    if ctx.error:
-        extra["error"] = ctx.error
-    return {
-        "score": score,
-        "max_score": max_score,
-        "execution_time": round(time.monotonic() - ctx.started, 3) if ctx.started else 0.0,
-        "output": _summary_text(ctx, score, max_score),
-        "extra_data": extra,
-        "tests": [_test_dict(t) for t in ctx.tests],
-    }
+def module_results(ctx: Context) -> tuple[ModuleResult, ...]:
+    """The results of a scored context: one per module in scope, or one unscoped error."""
+    base = ModuleResult(
+        student=ctx.student,
+        module=None,
+        tests=(),
+        output=_summary(ctx, (), None),
+        submission=ctx.path.name,
+        sha256=ctx.sha256,
+        grader_version=ctx.settings.grader_version,
+        inputs=ctx.settings.inputs,
+        devices=ctx.settings.plan.devices,
+        sandbox=ctx.run.sandbox_level if ctx.run else ctx.settings.sandbox_level,
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        execution_time=round(time.monotonic() - ctx.started, 3) if ctx.started else 0.0,
+        error=ctx.error,
+        identity=dict(ctx.identity),
+        locations=dict(ctx.extracted.locations) if ctx.extracted else {},
+    )
+    if not ctx.modules:
+        return (base,)
+    records = tuple(_record(t) for t in ctx.tests)
+    out = []
+    for module in ctx.modules:
+        tests = tuple(r for r in records if r.module == module)
+        out.append(replace(base, module=module, tests=tests, output=_summary(ctx, tests, module)))
+    return tuple(out)
 
 
-def report(ctx: Context) -> Context:
-    """Stage: write DIR/<student>.json and DIR/feedback/<student>.html."""
-    from autograder.feedback.page import feedback_html
-
-    result = result_dict(ctx)
-    out = ctx.settings.out
-    write_atomic(out / "feedback" / f"{ctx.student}.html", feedback_html(ctx, result))
-    write_atomic(out / f"{ctx.student}.json", json.dumps(result, indent=1, allow_nan=False))
-    return replace(ctx, result=result)
-
-
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def publish(root: Path, result: ModuleResult) -> Path:
+    """Write one result and, where it helps (a failed case, an error), its feedback page beside
+    it; a page left from an earlier, failing try is removed."""
+    page = result_path(root, result.student, result.module, result.submission).with_suffix(".html")
+    if result.error or any(not t.passed for t in result.tests):
+        write_atomic(page, feedback_html(result), durable=False)
+    else:
+        page.unlink(missing_ok=True)
+    return write_result(root, result)
 
 
-def summary_row(result: dict[str, Any], status: str) -> dict[str, str]:
-    tests = result.get("tests", [])
-    extra = result.get("extra_data", {})
-    diagnoses = sorted({d for t in tests if (d := t["extra_data"].get("diagnosis"))})
-    return {
-        "student": _cell(extra.get("student", "")),
-        "score": f"{result.get('score', 0):g}",
-        "max_score": f"{result.get('max_score', 0):g}",
-        "status": status,
-        "tests_passed": str(sum(t["status"] == "passed" for t in tests)),
-        "tests": str(len(tests)),
-        "diagnoses": ";".join(diagnoses),
-        "error": _cell(extra.get("error", "")),
-        "submission_sha256": str(extra.get("submission_sha256", "")),
-    }
-
-
-def write_summary(path: Path, rows: Iterable[dict[str, str]]) -> None:
-    """The batch summary CSV, one row per submission."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_atomic(path, buf.getvalue())
+def write_results(ctx: Context) -> Context:
+    """Stage: write every result of the submission (through the batch's `publish` when it has
+    one: it keeps the newest of two submissions of the same cell)."""
+    results = module_results(ctx)
+    for result in results:
+        if ctx.publish is not None:
+            ctx.publish(result)
+        else:
+            publish(ctx.settings.out, result)
+    return replace(ctx, results=results)

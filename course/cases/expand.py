@@ -22,6 +22,7 @@ import hashlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -220,6 +221,15 @@ def _displacement(spec: Function, names: tuple[str, ...], calls_n: int) -> tuple
 # ---- concrete cases ----
 
 
+class CaseKind(StrEnum):
+    """What a case checks. Only CORE cases credit a function on their own: EDGE and PORTABILITY
+    cases earn their points once every core case of the function passes."""
+
+    CORE = "core"
+    EDGE = "edge"  # zero parameters or gradients, degenerate settings
+    PORTABILITY = "portability"  # the same code on `meta` tensors (runs off the CPU)
+
+
 @dataclass(frozen=True)
 class CaseInstance:
     """One concrete case: one test of a notebook or of the result file."""
@@ -237,6 +247,7 @@ class CaseInstance:
     tolerance: Tolerance
     probes: tuple[str, ...]
     displacement: tuple[tuple[str, str], ...]  # (theta output, initial theta input) per step
+    kind: CaseKind = CaseKind.CORE
 
     @property
     def label(self) -> str:
@@ -306,6 +317,7 @@ def expand_case(
                         ),
                         probes=case.probes,
                         displacement=built.displacement,
+                        kind=CaseKind.EDGE if case.is_edge else CaseKind.CORE,
                     )
                 )
     return out
@@ -332,6 +344,7 @@ def expand_exercise(
                 case_id=f"{spec.name}/meta",
                 device="meta",
                 case_name="portability (meta tensors)",
+                kind=CaseKind.PORTABILITY,
                 dtype="float32",
                 inputs={k: v.astype("float32") for k, v in first.inputs.items()},
             )

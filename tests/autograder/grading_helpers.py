@@ -37,7 +37,9 @@ def course_plan(devices: tuple[str, ...] = ("cpu",)) -> Plan:
 
 
 def context(plan: Plan, out: Path, **kw: Any) -> Context:
+    """A context for alice.py, scoped to every module of the plan unless `modules` is given."""
     settings = Settings(plan, "test", 1 << 20, out)
+    kw.setdefault("modules", tuple(sorted({c.module for cs in plan.cases.values() for c in cs})))
     return Context(Path("alice.py"), "alice", "0" * 64, settings, **kw)
 
 

@@ -21,6 +21,8 @@ from autograder.diagnosis.variants import VARIANTS
 from autograder.grade import grade_batch
 from autograder.plan import build_plan
 from autograder.stages.compare import compare_outputs
+from course.cases.expand import CaseKind
+from course.secret import Inputs
 from tests.autograder.grading_helpers import SUBMISSIONS, course_exercises, student_records
 
 pytestmark = pytest.mark.slow
@@ -69,12 +71,29 @@ def batch(tmp_path_factory):
         SUBMISSIONS / "html_in_errors.py",
     ]:
         (src / path.name).write_bytes(path.read_bytes())
+    (src / "two_functions.py").write_text(
+        "def ema(avg, x, beta):\n    return beta * avg + (1 - beta) * x\n\n"
+        "def adam_first_moment(m, grad, beta1=0.9):\n    return ema(m, grad, beta1)\n"
+    )
     with (src / "huge.py").open("wb") as fh:
         fh.truncate(9 * 2**20)
     out = tmp_path_factory.mktemp("results")
     summary = grade_batch(sorted(src.iterdir()), out=out, workers=2, seed=SEED, device="cpu")
-    results = {o.student: json.loads(o.result.read_text()) for o in summary.outcomes}
+    results = {o.student: _merged(o.results) for o in summary.outcomes}
     return summary, results, out
+
+
+def _merged(results) -> dict:
+    """A student's results (one per module) as one document: the scores summed, every test."""
+    docs = [r.to_dict() for r in results]
+    return {
+        "score": sum(d["score"] for d in docs),
+        "max_score": sum(d["max_score"] for d in docs),
+        "output": "\n".join(d["output"] for d in docs),
+        "extra_data": docs[0]["extra_data"],
+        "modules": [d["extra_data"]["module"] for d in docs],
+        "tests": [t for d in docs for t in d["tests"]],
+    }
 
 
 def _points(plan, functions) -> float:
@@ -139,10 +158,14 @@ def test_each_mistake_loses_points_on_its_function_only_and_gets_its_id(batch, p
         assert all(mistake in t["tags"] for t in cpu_named), mistake
         if mistake not in STRUCTURAL:  # CPU cases: the score the variant predicts, exactly
             expected = _expected_failures(plan, function, mistake)
-            cpu = [t for t in tests[function] if t["extra_data"]["device"] == "cpu"]
+            cases = {c.case_id: c for c in plan.cases[function]}
+            if any(cases[c].kind is CaseKind.CORE for c in expected):  # edge cases then count 0
+                expected |= {c for c, case in cases.items() if case.kind is not CaseKind.CORE}
+            cpu = [c for c in plan.cases[function] if c.device == "cpu"]
             share = plan.points[function] / len(tests[function])
-            got = sum(t["score"] for t in cpu)
-            assert got == pytest.approx(share * (len(cpu) - len(expected)), abs=1e-5), mistake
+            got = sum(t["score"] for t in tests[function] if t["extra_data"]["device"] == "cpu")
+            want = share * sum(c.case_id not in expected for c in cpu)
+            assert got == pytest.approx(want, abs=1e-5), mistake
     for function, cases in tests.items():
         if function not in mistakes.values():
             assert all(t["status"] == "passed" for t in cases), function
@@ -158,7 +181,8 @@ def test_structural_mistakes_fail_where_they_show(batch):
         if m in _groups()[i]
     }
     ema = by_student["ema"]["ema"]
-    assert {t["extra_data"]["device"] for t in ema if t["status"] == "failed"} == {"cpu"}
+    failed = [t for t in ema if t["status"] == "failed" and t["extra_data"]["failure"] != "gated"]
+    assert {t["extra_data"]["device"] for t in failed} == {"cpu"}
     fmt = by_student["first_moment_trajectory"]["first_moment_trajectory"]
     cpu_failed = {t["extra_data"]["dtype"] for t in fmt if t["status"] == "failed"} - {"meta"}
     assert "float64" in cpu_failed
@@ -176,21 +200,33 @@ def test_a_module_notebook_grades_its_module_only(batch, plan):
     input(), an endless loop and a broken cell, with notes on what was removed?"""
     _, results, _ = batch
     r = results["module-3-1"]
-    assert r["extra_data"]["modules"] == ["3.1"]
+    assert r["modules"] == ["3.1"]
     assert r["score"] == r["max_score"] == pytest.approx(_points(plan, MODULE_FUNCTIONS["3.1"]))
     assert "`import solutions` (cell 2) was removed" in r["output"]
     assert "cell 8 was skipped" in r["output"]
 
 
-def test_an_old_notebook_is_converted_and_missing_functions_say_so(batch, plan):
-    """Does the nbformat 3 notebook score its two functions, and each missing function say
-    it is not defined?"""
+def test_an_old_notebook_without_a_module_is_an_error_that_scores_nothing(batch):
+    """Is the nbformat 3 notebook, which names no module, one unscoped error result saying how
+    to give it one, with no tests (blank in every module, never 0)?"""
     _, results, _ = batch
     r = results["nbformat3"]
+    assert r["modules"] == [None] and r["tests"] == [] and r["max_score"] == 0
+    assert "--module" in r["extra_data"]["error"]
+
+
+def test_a_py_file_grades_the_modules_whose_functions_it_defines(batch, plan):
+    """Does a .py defining ema and adam_first_moment grade modules 3.1 and 3.2 only, with each
+    missing function of those modules scoring 0 and saying it is not defined?"""
+    _, results, _ = batch
+    r = results["two_functions"]
+    assert r["modules"] == ["3.1", "3.2"]
+    assert r["max_score"] == pytest.approx(
+        _points(plan, MODULE_FUNCTIONS["3.1"] + MODULE_FUNCTIONS["3.2"])
+    )
     assert r["score"] == pytest.approx(_points(plan, ["ema", "adam_first_moment"]))
-    assert r["max_score"] == pytest.approx(_points(plan, FUNCTION_MODULE))
-    adam = [t for t in r["tests"] if t["extra_data"]["function"] == "adam_step"]
-    assert adam and all(t["output"] == "adam_step is not defined in your submission" for t in adam)
+    rms = [t for t in r["tests"] if t["extra_data"]["function"] == "rmsprop_step"]
+    assert rms and all(t["output"] == "rmsprop_step is not defined in your submission" for t in rms)
     assert "Not defined in your submission: coupled_l2_grad, rmsprop_step" in r["output"]
 
 
@@ -206,11 +242,11 @@ def test_an_old_notebook_is_converted_and_missing_functions_say_so(batch, plan):
     ],
 )
 def test_a_broken_file_becomes_an_error_result_and_the_batch_goes_on(batch, plan, student, message):
-    """Does each broken file get a zero result with its message, the full max score, and an
-    error row in the summary, while the batch completes?"""
+    """Does each broken file (of no known module) get one error result with its message and no
+    points at stake, an error row in the summary, while the batch completes?"""
     summary, results, out = batch
     r = results[student]
-    assert r["score"] == 0 and r["max_score"] == pytest.approx(_points(plan, FUNCTION_MODULE))
+    assert r["score"] == 0 and r["max_score"] == 0 and r["modules"] == [None]
     assert message in r["extra_data"]["error"] and message in r["output"]
     rows = {row["student"]: row for row in csv.DictReader((out / "summary.csv").open())}
     assert rows[student]["status"] == "error" and message in rows[student]["error"]
@@ -221,19 +257,26 @@ def test_result_files_are_gradescope_results_with_the_project_fields(batch):
     """Does every result have Gradescope's fields, status passed iff score == max_score, tags
     [module, function, diagnosis?], and the project's extra_data keys?"""
     summary, results, out = batch
-    files = [p for p in out.glob("*.json") if not p.name.startswith(".")]
-    assert len(results) == len(summary.outcomes) == len(files)
-    assert json.loads((out / ".batch.json").read_text()) == {"seed": SEED}
-    for student, r in results.items():
+    files = sorted(out.glob("*/*.json"))
+    assert len(results) == len(summary.outcomes) == len({p.parent for p in files})
+    assert len(files) == sum(len(o.results) for o in summary.outcomes)
+    fingerprint = Inputs(SEED, "").fingerprint
+    for path in files:
+        r = json.loads(path.read_text())
         assert set(r) == {"score", "max_score", "execution_time", "output", "extra_data", "tests"}
         extra = r["extra_data"]
-        assert extra["student"] == student and extra["seed"] == SEED
-        assert extra["devices"] == ["cpu"] and len(extra["submission_sha256"]) == 64
-        assert sum(t["score"] for t in r["tests"]) == pytest.approx(r["score"], abs=1e-4)
+        assert extra["student"] == path.parent.name and extra["inputs"] == fingerprint
+        assert path.stem == (extra["module"] or path.stem)
+        assert extra["devices"] == ["cpu"] and len(extra["submission_sha256"]) in (0, 64)
+        assert sum(t["score"] for t in r["tests"]) == pytest.approx(r["score"], abs=1e-9)
         for t in r["tests"]:
             assert (t["status"] == "passed") == (t["score"] == t["max_score"])
             e = t["extra_data"]
-            assert set(e) == {"module", "function", "device", "dtype", "diagnosis", "case"}
+            assert e["module"] == extra["module"]
+            assert set(e) == {
+                "module", "function", "device", "dtype", "diagnosis", "case", "failure",
+                "errors", "tolerance",
+            }  # fmt: skip
             assert t["tags"] == [e["module"], e["function"]] + (
                 [e["diagnosis"]] * bool(e["diagnosis"])
             )
@@ -243,9 +286,9 @@ def test_feedback_escapes_student_text_and_shows_no_expected_values(batch, plan)
     """Is HTML from a student's error message escaped, and do no reference values of the
     cases appear in any feedback page or result?"""
     _, results, out = batch
-    page = (out / "feedback" / "html_in_errors.html").read_text()
+    page = "".join(p.read_text() for p in (out / "html_in_errors").glob("*.html"))
     assert "<script>" not in page and "&lt;script&gt;alert(" in page
-    pages = "".join(p.read_text() for p in (out / "feedback").glob("*.html"))
+    pages = "".join(p.read_text() for p in out.glob("*/*.html"))
     outputs = "".join(json.dumps(r) for r in results.values())
     for case in plan.cases["adam_step"][:4]:
         for outcome in plan.expected[case.case_id]:
@@ -258,8 +301,8 @@ def test_feedback_escapes_student_text_and_shows_no_expected_values(batch, plan)
 def test_a_failing_trajectory_is_plotted_in_the_feedback(batch):
     """Does a student with a wrong multi-step rule get an inline SVG plot and the hint?"""
     _, _, out = batch
-    page = (out / "feedback" / "mistakes0.html").read_text()
-    assert "<svg" in page and "relative error" in page
+    page = (out / "mistakes0" / "4.1.html").read_text()
+    assert "<svg" in page and "relative error of the" in page
     assert "Look at `adam_step` (line" in page
 
 
@@ -281,7 +324,7 @@ def test_a_hanging_function_costs_only_its_own_points(tmp_path):
         exercises=exercises,
         device="cpu",
     )
-    r = json.loads(summary.outcomes[0].result.read_text())
+    r = _merged(summary.outcomes[0].results)
     tests = _by_function(r)
     assert set(tests) == set(MODULE_FUNCTIONS["3.1"] + MODULE_FUNCTIONS["3.2"])
     for function, cases in tests.items():

@@ -118,7 +118,10 @@ def test_float64_displacement_catches_what_theta_closeness_misses():
     nudged = theta + nudge
     assert np.allclose(nudged, theta, rtol=1e-10, atol=1e-12)  # theta itself looks fine
     check = _check(case, _alter(records, last - 1, f"theta_{last}", value=nudged))
-    assert check.failure is Failure.VALUE and "the update of `theta` differs" in check.message
+    assert (
+        check.failure is Failure.DISPLACEMENT and "the update of `theta` differs" in check.message
+    )
+    assert check.tolerance == 1e-9 and check.errors[-1] > 1e-9 >= max(check.errors[:-1])
 
 
 def test_mutation_is_reported_and_aliasing_only_after_the_values():
