@@ -56,7 +56,7 @@ class Role(Enum):
     STATE = "state"  # optimizer state: zeros at t = 1 (the contract's initial state), then carried
     SIGNED = "signed"  # any real values (avg, x, m, m_hat, update)
     NONNEG = "nonneg"  # second-moment-like values: g**2 with g standard normal, plus 1e-3
-    NEAR_PARAM = "near_param"  # theta_after: the PARAM of the same call plus 0.1 * standard normal
+    NEAR_PARAM = "near_param"  # theta_after: the PARAM plus 0.1 * normal (itself: zero grads)
     FACTOR = "factor"  # Adafactor factors of one G: mean(G**2, dim=-1) and mean(G**2, dim=-2)
 
 

@@ -130,9 +130,10 @@ def _draw(
         return g2.mean(axis=-1 if arg.extent is Extent.ROWS else -2, keepdims=True) + 1e-3
     if arg.role is Role.NONNEG:
         return rng.standard_normal(size) ** 2 + 1e-3
-    if arg.role is Role.NEAR_PARAM:
+    if arg.role is Role.NEAR_PARAM:  # the parameter after a step; no step for zero gradients
         base = param if param is not None else np.zeros(size)
-        return base + 0.1 * rng.standard_normal(size)
+        step = rng.standard_normal(size)
+        return base if case.grads is GradKind.ZEROS else base + 0.1 * step
     values = rng.standard_normal(size)
     if arg.role is Role.GRAD:
         if case.grads is GradKind.ZEROS:
