@@ -170,11 +170,20 @@ def nbgrader(results: tuple[Path, ...], db: str, course_id: str) -> None:
 @click.option(
     "--out", default=Path("autograder.zip"), type=click.Path(path_type=Path), show_default=True
 )
-def gradescope(out: Path) -> None:
-    """Gradescope autograder zip (setup.sh, run_autograder and a wheel of this course)."""
+@click.option(
+    "--secret",
+    default=Path("build") / "course-secret.txt",
+    type=click.Path(dir_okay=False, path_type=Path),
+    show_default=True,
+    help="The course secret (made by alr build): Gradescope's scores then equal a local batch's.",
+)
+@click.option("--module", help="The assignment's module, for submissions that name none.")
+def gradescope(out: Path, secret: Path, module: str | None) -> None:
+    """Gradescope autograder zip (setup.sh, run_autograder, a wheel of this course, the secret)."""
     from autograder.export.gradescope import export_gradescope
 
-    click.echo(f"wrote {export_gradescope(out=out)}; upload it as the assignment's autograder")
+    written = export_gradescope(out=out, secret=secret, module=module)
+    click.echo(f"wrote {written}; upload it as the assignment's autograder (it holds the secret)")
 
 
 @export.command("qti")

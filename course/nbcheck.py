@@ -15,6 +15,7 @@ amount is still seen.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -32,7 +33,7 @@ def check(name, actual, expected, dtype, rtol, atol, start=None, moved=None):
             check(f"{name}[{key!r}]", actual[key], expected[key], dtype, rtol, atol, begin, shift)
         return
     if isinstance(expected, float):
-        if isinstance(actual, torch.Tensor) or not isinstance(actual, int | float):
+        if isinstance(actual, torch.Tensor | bool) or not isinstance(actual, numbers.Real):
             raise AssertionError(f"{name}: expected a Python float, got {type(actual).__name__}")
         actual, expected = torch.tensor(float(actual)), torch.tensor(expected)
     elif not isinstance(actual, torch.Tensor):

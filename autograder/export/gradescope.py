@@ -5,8 +5,10 @@ image, copies `run_autograder` to `/autograder/run_autograder` and runs it per s
 the student's files in `/autograder/submission`; it reads `/autograder/results/results.json`.
 
 `setup.sh` makes a virtual environment at `<root>/alr/venv` with CPU torch, the dependencies
-and this package (from the bundled wheel); `run_autograder` grades the submission with
-`alr grade` and copies the result file (already a valid results.json) into place.
+and this package (from the bundled wheel); `run_autograder` grades the submission as `alr grade`
+does and copies its result (already a valid results.json) into place. The zip carries the course
+secret (`course-secret.txt`, so Gradescope's scores equal a local batch's) and, when exported for
+one module, `module.txt` (the assignment's module, for submissions that do not name theirs).
 
 Environment variables honoured by both scripts:
 
@@ -23,8 +25,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from alr.contract import MODULE_IDS
+from alr.errors import ExportError
 from autograder.export.files import atomic_write
 from autograder.export.wheel import build_wheel, project_metadata
+from course.secret import read_secret
 
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
@@ -92,14 +97,19 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     archive.writestr(entry, data, zipfile.ZIP_DEFLATED)
 
 
-def export_gradescope(*, out: Path) -> Path:
-    """Write the autograder zip to `out` (atomically) and return its path."""
+def export_gradescope(*, out: Path, secret: Path, module: str | None = None) -> Path:
+    """Write the autograder zip to `out` (atomically) and return its path; `secret` is the
+    course secret the inputs come from, `module` the assignment's module (optional)."""
+    inputs = read_secret(secret)  # refuses a file that is not a course secret
+    if module is not None and module not in MODULE_IDS:
+        raise ExportError(f"--module: expected one of {', '.join(MODULE_IDS)}, got {module!r}")
     meta = project_metadata()
     readme = (
         f"{meta.name} {meta.version}: Gradescope autograder.\n\n"
         "Upload this zip as the assignment's autograder (base image: Ubuntu 22.04).\n"
         "Students submit their module notebook (.ipynb) or one .py file; the notebook's\n"
-        "metadata says which module it is. setup.sh installs Python 3.11, bubblewrap, CPU torch\n"
+        "metadata (else module.txt) says which module it is. The zip holds the course secret:\n"
+        "keep it among the course staff. setup.sh installs Python 3.11, bubblewrap, CPU torch\n"
         "and this course (from the bundled wheel); run_autograder grades\n"
         "/autograder/submission into /autograder/results/results.json.\n\n"
         "Testing the zip locally, offline: unzip it into ROOT/source, then run\n"
@@ -116,4 +126,7 @@ def export_gradescope(*, out: Path) -> Path:
             _add(archive, "run_autograder", RUN_AUTOGRADER.encode(), 0o755)
             _add(archive, "README.txt", readme.encode(), 0o644)
             _add(archive, wheel.name, wheel.read_bytes(), 0o644)
+            _add(archive, "course-secret.txt", f"{inputs.seed:032x}\n".encode(), 0o600)
+            if module is not None:
+                _add(archive, "module.txt", f"{module}\n".encode(), 0o644)
         return atomic_write(Path(out), staged.read_bytes())

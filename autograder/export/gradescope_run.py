@@ -1,10 +1,12 @@
 """What `run_autograder` runs inside Gradescope: grade `<root>/submission` into results.json.
 
-1. The student id comes from `<root>/submission_metadata.json` (first user's email, else id) when
-   present, else "submission"; it is reduced to a safe file name.
+1. The student comes from `<root>/submission_metadata.json` (the first user's email, else
+   id), made a safe id; the email and Gradescope's user id are kept in the result.
 2. The submission is the single `.ipynb` file under `<root>/submission` (else the single `.py`).
-3. It is graded with `alr grade <student>.<ext> --out <tmp>`; the result file, a valid
-   Gradescope results.json, is copied to `<root>/results/results.json` (atomically).
+3. It is graded as `alr grade` grades it, with the course secret and the module the zip carries
+   (`<root>/source/course-secret.txt`, `module.txt`); its result, a valid Gradescope
+   results.json, is written to `<root>/results/results.json` (atomically). A .py file that
+   defines functions of several modules is graded on the assignment's module.
 
 Whatever goes wrong, a results.json is written: score 0 with an `output` saying what to fix,
 because Gradescope shows nothing useful to the student without one.
@@ -14,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -24,20 +24,26 @@ from typing import Any
 from alr.errors import AlrError
 from autograder.export.files import atomic_write
 from autograder.grade import grade_batch
+from autograder.stages.load import module_from_name
+from autograder.submissions import Collected, Entry, Layout, safe_id
+from course.secret import read_secret
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
 
-
-def student_id(root: Path) -> str:
-    """The student id for the result file, from Gradescope's submission metadata."""
+def identity(root: Path) -> tuple[str, dict[str, Any]]:
+    """The student id and identity fields, from Gradescope's submission metadata."""
     try:
         meta = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8"))
         user = meta["users"][0]
-        raw = str(user.get("email") or user.get("id") or "")
+        email, uid = user.get("email"), user.get("id")
     except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
-        raw = ""
-    safe = _UNSAFE.sub("_", raw).lstrip(".-")[:100]
-    return safe or "submission"
+        email, uid = None, None
+    fields: dict[str, Any] = {}
+    if isinstance(email, str) and email:
+        fields["email"] = email
+    if isinstance(uid, str | int) and not isinstance(uid, bool):
+        fields["user_id"] = str(uid)
+    raw = fields.get("email") or fields.get("user_id") or ""
+    return (safe_id(raw) if raw else "submission"), fields
 
 
 def find_submission(folder: Path) -> Path:
@@ -70,27 +76,36 @@ def failure_result(student: str, message: str) -> dict[str, Any]:
     }
 
 
-def grade(root: Path, student: str) -> dict[str, Any]:
+def grade(root: Path, student: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     """Grade the submission under `root` as `alr grade` does; the result document."""
     submission = find_submission(root / "submission")
+    source = root / "source"
+    module_file = source / "module.txt"
+    module = module_file.read_text().strip() if module_file.is_file() else None
+    inputs = read_secret(source / "course-secret.txt")
+    entry = Entry(submission, student, module_from_name(submission.name), dict(fields or {}))
+    collected = Collected(Layout.FILENAME, "gradescope: submission_metadata.json", (entry,), ())
     with tempfile.TemporaryDirectory(prefix="alr-gradescope-") as tmp:
-        staged = Path(tmp) / "in" / f"{student}{submission.suffix}"
-        staged.parent.mkdir()
-        shutil.copyfile(submission, staged)
-        out = Path(tmp) / "out"
-        grade_batch([staged], out=out, workers=1)
-        result = out / f"{student}.json"
-        if not result.is_file():
-            raise AlrError("the grader wrote no result file")
-        data: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
-        return data
+        summary = grade_batch(
+            [submission],
+            out=Path(tmp),
+            workers=1,
+            module=module,
+            inputs=inputs,
+            collected=collected,
+        )
+        (outcome,) = summary.outcomes
+        results = [r for r in outcome.results if module is None or r.module in (module, None)]
+        if not results:
+            raise AlrError(f"the submission defines no function of module {module}")
+        return results[0].to_dict()
 
 
 def run(root: Path) -> int:
     """Grade and write `<root>/results/results.json`; 0 when grading ran, 1 when it could not."""
-    student = student_id(root)
+    student, fields = identity(root)
     try:
-        data, code = grade(root, student), 0
+        data, code = grade(root, student, fields), 0
     except AlrError as exc:
         data, code = failure_result(student, str(exc)), 1
     except Exception as exc:  # a grader bug: still tell the student something, log the rest

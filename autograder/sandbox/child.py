@@ -65,7 +65,8 @@ class _Encoder:
     def value(self, v: Any) -> dict[str, Any]:
         if isinstance(v, torch.Tensor):
             return self.tensor(v)
-        if type(v) in (int, float):
+        number = isinstance(v, int | float | np.integer | np.floating)
+        if number and not isinstance(v, bool | np.bool_):  # numpy scalars are numbers too
             return {"kind": "float", "value": self.array(np.array(float(v), dtype=np.float64))}
         return {"kind": "other", "type_name": type(v).__name__[:MAX_NAME]}
 

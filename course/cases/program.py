@@ -180,6 +180,12 @@ def _bind(call: Call, result: Any) -> dict[str, Any]:
     return bound
 
 
+def _label(a: RefDict) -> str:
+    """The name of a dict argument: `params_0` for its entries `params_0_<i>` or `params_0/<k>`."""
+    first = a.items[0][1] if a.items else "dict"
+    return first.partition("/")[0] if "/" in first else first.rsplit("_", 1)[0]
+
+
 def _storage_ptrs(x: Any) -> set[int]:
     if isinstance(x, Tensor) and x.device.type != "meta":
         try:
@@ -221,6 +227,13 @@ def execute(
         args = [_resolve(a, env) for a in call.args]
         kwargs = {k: _resolve(v, env) for k, v in call.kwargs}
         tensors_in = {r: env[r] for r in needed if isinstance(env[r], Tensor)}
+        containers = [
+            (_label(a), value, [(k, id(v)) for k, v in value.items()])
+            for a, value in zip(
+                (*call.args, *(v for _, v in call.kwargs)), (*args, *kwargs.values()), strict=True
+            )
+            if isinstance(a, RefDict) and isinstance(value, dict)
+        ]
         before = (
             {r: t.detach().clone() for r, t in tensors_in.items() if t.device.type != "meta"}
             if check_purity
@@ -239,6 +252,9 @@ def execute(
                 t = tensors_in[r]
                 if not _same_values(t.detach(), copy):
                     out.mutated.append(r)
+            for label, value, items in containers:  # an entry added, removed or replaced
+                if [(k, id(v)) for k, v in value.items()] != items and label not in out.mutated:
+                    out.mutated.append(label)
             in_ptrs = (
                 set().union(*(_storage_ptrs(t) for t in tensors_in.values()))
                 if tensors_in

@@ -49,7 +49,7 @@ def output_value(v: Any) -> OutputValue:
         value = None if v.device.type == "meta" else v.detach().cpu().numpy().copy()
         dtype = str(v.dtype).removeprefix("torch.")
         return OutputValue("tensor", dtype, str(v.device), tuple(v.shape), value)
-    if type(v) in (int, float):
+    if isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_):
         return OutputValue("float", value=np.asarray(float(v), dtype=np.float64))
     return OutputValue("other", type_name=type(v).__name__)
 

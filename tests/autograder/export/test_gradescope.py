@@ -32,14 +32,21 @@ SUBMISSIONS = FIXTURES / "submissions"
 
 @pytest.fixture(scope="module")
 def autograder_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return export_gradescope(out=tmp_path_factory.mktemp("export") / "autograder.zip")
+    secret = tmp_path_factory.mktemp("course") / "course-secret.txt"
+    secret.write_text(f"{12345:032x}\n")
+    return export_gradescope(
+        out=tmp_path_factory.mktemp("export") / "autograder.zip", secret=secret
+    )
 
 
 def test_zip_has_setup_and_run_autograder_at_its_root(autograder_zip: Path) -> None:
     with zipfile.ZipFile(autograder_zip) as archive:
         infos = {i.filename: i for i in archive.infolist()}
         wheel_names = [n for n in infos if n.endswith(".whl")]
-        assert set(infos) == {"setup.sh", "run_autograder", "README.txt", *wheel_names}
+        assert set(infos) == {
+            "setup.sh", "run_autograder", "README.txt", "course-secret.txt", *wheel_names
+        }  # fmt: skip
+        assert archive.read("course-secret.txt") == f"{12345:032x}\n".encode()
         assert wheel_names == ["adaptive_lr_course-0.1.0-py3-none-any.whl"]
         for script in ("setup.sh", "run_autograder"):
             assert infos[script].external_attr >> 16 & 0o111, f"{script} is not executable"

@@ -9,25 +9,37 @@ from typing import Any
 import pytest
 
 from alr.errors import AlrError
-from autograder.export.gradescope_run import find_submission, student_id
+from autograder.export.gradescope_run import find_submission, identity
+from autograder.submissions import safe_id
 
 
 @pytest.mark.parametrize(
-    ("metadata", "expected"),
+    ("metadata", "expected", "fields"),
     [
-        ({"users": [{"email": "ada@uni.example", "id": 7}]}, "ada@uni.example"),
-        ({"users": [{"email": None, "id": 7}]}, "7"),
-        ({"users": [{"email": "../../etc/passwd"}]}, "_.._etc_passwd"),
-        ({"users": [{"email": "=cmd|' /C calc'!A0"}]}, "_cmd____C_calc__A0"),
-        ({"users": []}, "submission"),
-        ("not an object", "submission"),
-        (None, "submission"),  # no metadata file at all
+        (
+            {"users": [{"email": "ada@uni.example", "id": 7}]},
+            "ada@uni.example",
+            {"email": "ada@uni.example", "user_id": "7"},
+        ),
+        ({"users": [{"email": None, "id": 7}]}, "7", {"user_id": "7"}),
+        ({"users": [{"email": "../../etc/passwd"}]}, safe_id("../../etc/passwd"), None),
+        ({"users": [{"email": "=cmd|' /C calc'!A0"}]}, safe_id("=cmd|' /C calc'!A0"), None),
+        ({"users": []}, "submission", {}),
+        ("not an object", "submission", {}),
+        (None, "submission", {}),  # no metadata file at all
     ],
 )
-def test_student_id_is_a_safe_file_name(tmp_path: Path, metadata: Any, expected: str) -> None:
+def test_the_student_is_a_safe_id_and_the_identity_is_kept(
+    tmp_path: Path, metadata: Any, expected: str, fields: Any
+) -> None:
+    """Is the student id safe for a folder name, and are the email and user id kept as given
+    (they are what an LMS matches on)?"""
     if metadata is not None:
         (tmp_path / "submission_metadata.json").write_text(json.dumps(metadata))
-    assert student_id(tmp_path) == expected
+    student, found = identity(tmp_path)
+    assert student == expected and "/" not in student and not student.startswith((".", "-"))
+    if fields is not None:
+        assert found == fields
 
 
 def _files(folder: Path, *names: str) -> None:

@@ -6,11 +6,14 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
+import solutions
 from alr.contract import Tolerance
 from alr.errors import AlrError
 from course.cases.expand import expand_exercise, stable_hash
-from course.cases.program import Program, Ref, RefDict
+from course.cases.program import Program, Ref, RefDict, execute
+from course.cases.trusted import with_contract_defaults
 from course.spec import CaseSpec, ExerciseSpec, GradKind, Init
 
 
@@ -136,3 +139,24 @@ def test_bad_cases_are_config_errors(function, spec, message):
     """Are impossible cases reported as errors naming the case and the problem?"""
     with pytest.raises(AlrError, match=re.escape(message)):
         _expand(function, spec)
+
+
+def test_a_dict_argument_changed_in_place_is_a_mutation():
+    """Is a function that replaces or adds an entry of a dict argument reported as mutating
+    that input, while a pure one is not?"""
+    (case,) = [
+        c
+        for c in _expand("lamb_model_step", CaseSpec("c", ((2, 3), (3,)), names=("w", "b")))
+        if c.dtype == "float64"
+    ]
+    inputs = {k: torch.from_numpy(v) for k, v in case.inputs.items()}
+
+    def impure(params, grads, ms, vs, t, **kw):
+        out = solutions.lamb_model_step(params, grads, ms, vs, t, **kw)
+        params["w"] = out[0]["w"]  # replaces an entry of the caller's dict
+        return out
+
+    pure = {"lamb_model_step": with_contract_defaults("lamb_model_step", solutions.lamb_model_step)}
+    assert execute(case.program, inputs, pure)[0].mutated == []
+    impure_fns = {"lamb_model_step": with_contract_defaults("lamb_model_step", impure)}
+    assert execute(case.program, inputs, impure_fns)[0].mutated == ["params_0"]
