@@ -46,9 +46,16 @@ def validate(modules_dir: Path | None) -> None:
 def build(out: Path, modules_dir: Path | None) -> None:
     """Validate the YAML and generate every notebook (student, nbgrader source, solution)."""
     from course.notebooks import build_course
+    from course.secret import SECRET_FILE, ensure_secret
     from quizzes.notebook import skill_check_cells
 
     written = build_course(out=out, modules_dir=modules_dir, appendix=skill_check_cells)
     for kind, paths in written.items():
         where = os.path.commonpath([str(p.parent) for p in paths]) if paths else str(out)
         click.echo(f"{kind}: {len(paths)} notebook(s) under {where}")
+    inputs, created = ensure_secret(out / SECRET_FILE)
+    state = "created" if created else "kept"
+    click.echo(
+        f"course secret: {inputs.source} ({state}; the grader's inputs come from it: keep it, "
+        "never hand it out)"
+    )

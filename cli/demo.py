@@ -3,7 +3,8 @@
 Steps (each prints the `alr` command it runs, so the demo doubles as a script to copy):
 1. build the course (student notebooks, nbgrader source, solutions) into DIR/course;
 2. write the sample class's submissions into DIR/submissions (see cli.demo_class);
-3. grade them into DIR/results (fixed seed, short time limit);
+3. grade them into DIR/results (the course secret of DIR/course: the demo's own, bundled, so
+   every run gives the same scores; a short time limit);
 4. save the class's skill-check answers in a local store, sync and score them;
 5. write the practice queues;
 6. export grades (Canvas, Moodle, LTI, nbgrader gradebook, Gradescope autograder);
@@ -13,7 +14,6 @@ then print where everything is. Running it again on the same DIR reuses unchange
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -29,10 +29,11 @@ from pathlib import Path
 import click
 
 from alr.errors import AlrError
+from alr.results import read_results, shown
 from cli.demo_class import DATA, SampleStudent, read_class, sample_answers, write_submission
+from course.secret import SECRET_FILE
 
 MARKER = ".alr-demo"
-SEED = 20240611
 TIMEOUT_S = 10.0
 QUIZ_MODULES = ("3.1", "3.2", "4.1", "4.3")
 ANSWERS_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -114,6 +115,10 @@ def prepare(out: Path) -> DemoOutput:
     rosters.mkdir(exist_ok=True)
     for name in ("class.csv", "canvas-roster.csv"):
         shutil.copyfile(DATA / name, rosters / name)
+    secret = p.course / SECRET_FILE
+    if not secret.exists():  # the build keeps it: the demo's inputs are always the same
+        secret.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DATA / "course-secret.txt", secret)
     return p
 
 
@@ -143,19 +148,23 @@ def write_answers(p: DemoOutput, students: Sequence[SampleStudent]) -> int:
 
 
 def class_table(results: Path, students: Sequence[SampleStudent]) -> list[str]:
-    """One line per student: score and what the grader found."""
+    """One line per student: the modules graded, the total, and what the grader found."""
+    matrix = read_results(results)
     lines = []
     for s in students:
-        path = results / f"{s.student}.json"
-        if not path.exists():
+        graded = matrix.of(s.student)
+        errors = [r for r in matrix.unscoped if r.student == s.student]
+        if not graded and not errors:
             lines.append(f"    {s.student:<8} (no result)")
             continue
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        named = sorted({t["extra_data"].get("diagnosis") for t in doc["tests"]} - {None})
-        failed = [t["output"] for t in doc["tests"] if t["score"] < t["max_score"]]
-        found = doc["extra_data"].get("error") or ", ".join(named) or (failed or [""])[0]
-        score = f"{doc['score']:.1f}/{doc['max_score']:g}"
-        lines.append(f"    {s.student:<8} {score:>9}  {s.kind.value:<8} {found[:70]}")
+        named = sorted({d for r in graded for d in r.diagnoses})
+        failed = [t.output for r in graded for t in r.tests if not t.passed]
+        error = next((r.error for r in (*errors, *graded) if r.error), None)
+        found = error or ", ".join(named) or (failed or [""])[0]
+        score = sum(r.score for r in graded)
+        total = f"{shown(score)}/{shown(sum(r.max_score for r in graded))}"
+        modules = f"{len(graded)} module(s)" if graded else "no module"
+        lines.append(f"    {s.student:<8} {total:>9} {modules:<12} {s.kind.value:<8} {found[:60]}")
     return lines
 
 
@@ -173,7 +182,8 @@ def run_demo(*, out: Path, workers: int | None = None, echo: Echo = click.echo) 
     step(2, f"write the sample class: {len(students)} submissions")
     files = write_class(p, students, echo)
     step(3, "grade the submissions in the sandbox")
-    grade: list[str | Path] = ["grade", *files, "--out", p.results, "--seed", str(SEED)]
+    secret = p.course / SECRET_FILE
+    grade: list[str | Path] = ["grade", *files, "--out", p.results, "--secret", secret]
     grade += ["--timeout", str(TIMEOUT_S)]
     alr(grade + (["--workers", str(workers)] if workers else []), echo, glob=p.submissions)
     for line in class_table(p.results, students):
@@ -205,7 +215,9 @@ def export_all(p: DemoOutput, echo: Echo) -> None:
     alr(["export", "lti", p.results, "--out", x / "lti-scores", "--timestamp", LTI_TIMESTAMP], echo)
     db = nbgrader_gradebook(p.course / "build" / "nbgrader", echo)
     alr(["export", "nbgrader", p.results, "--db", db, "--course", "adaptive-lr"], echo)
-    alr(["export", "gradescope", "--out", x / "gradescope-autograder.zip"], echo)
+    secret = p.course / SECRET_FILE
+    zipped = x / "gradescope-autograder.zip"
+    alr(["export", "gradescope", "--out", zipped, "--secret", secret], echo)
 
 
 def nbgrader_gradebook(course_dir: Path, echo: Echo) -> Path:
@@ -239,8 +251,8 @@ def where(p: DemoOutput) -> list[str]:
         ("student notebooks to hand out", p.course / "exercises"),
         ("nbgrader course source", p.course / "build" / "nbgrader"),
         ("sample submissions", p.submissions),
-        ("graded results, one per student", r),
-        ("feedback pages", r / "feedback"),
+        ("graded results, per student and module", r / "<student>" / "<module>.json"),
+        ("feedback pages, where a case failed", r / "<student>" / "<module>.html"),
         ("grade summary", r / "summary.csv"),
         ("skill-check scores", r / "quizzes"),
         ("practice queues", r / "queues"),

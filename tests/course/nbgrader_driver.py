@@ -2,23 +2,25 @@
 
     python tests/course/nbgrader_driver.py COURSE_ROOT MODULE_ID...
 
-For each module: `generate_assignment` (nbgrader's converter, through its Python API, the same
-code the `nbgrader` command runs), then two submissions built from the release notebook:
+For each module, with the course's own nbgrader_config.py: `generate_assignment` (nbgrader's
+converter, through its Python API, the same code the `nbgrader` command runs), then two
+submissions built from the release notebook:
 `solved` (each solution cell filled with the reference code from the source notebook) and
 `untouched` (the release as is); then `autograde` both. Prints one JSON object: per assignment
-the max score, each student's score, and the release path.
+the max score, each student's score, the release path and every warning nbgrader logged.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
-from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -38,12 +40,24 @@ def _solved(release: nbformat.NotebookNode, source: nbformat.NotebookNode) -> nb
     return release
 
 
+class _Warnings(logging.Handler):
+    """Every warning nbgrader logs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def main(root: Path, modules: list[str]) -> dict[str, dict[str, object]]:
-    config = Config()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
-    config.CourseDirectory.course_id = "adaptive-lr"
-    config.Execute.timeout = 120
     api = NbGraderAPI(config=config)
+    warnings = _Warnings()
+    api.log.addHandler(warnings)
+    logging.getLogger().addHandler(warnings)
     out: dict[str, dict[str, object]] = {}
     for module in modules:
         assignment = "module-" + module.replace(".", "-")
@@ -67,7 +81,13 @@ def main(root: Path, modules: list[str]) -> dict[str, dict[str, object]]:
         with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id="adaptive-lr") as gb:
             scores = {s: gb.find_submission(assignment, s).score for s in ("solved", "untouched")}
             max_score = gb.find_assignment(assignment).max_score
-        out[assignment] = {"max_score": max_score, "scores": scores, "release": str(release_path)}
+        out[assignment] = {
+            "max_score": max_score,
+            "scores": scores,
+            "release": str(release_path),
+            "warnings": list(warnings.messages),
+        }
+        warnings.messages.clear()
     return out
 
 

@@ -67,6 +67,7 @@ def test_nbgrader_gives_full_marks_to_solved_and_zero_to_untouched(
     assert result["max_score"] > 0
     assert scores["solved"] == result["max_score"]
     assert scores["untouched"] == 0
+    assert result["warnings"] == []  # no false "checksum changed" for the hidden tests
 
 
 @pytest.mark.slow
