@@ -28,9 +28,16 @@ from course.notebooks.release import solution_notebook, student_notebook
 from course.spec import ModuleSpec
 
 NBGRADER_CONFIG = """\
+import warnings
+
 from course.nbgrader_hooks import RestoreHiddenTests
 from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds
 from nbgrader.preprocessors import OverwriteKernelspec
+from sqlalchemy.exc import SAWarning
+
+# nbgrader's own Gradebook.add_submission lets SQLAlchemy autoflush a half-built submission
+# (a harmless SAWarning at every autograde); only that warning of nbgrader's gradebook is hidden.
+warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader.api")
 
 c = get_config()  # noqa: F821 - provided by nbgrader
 c.CourseDirectory.course_id = "adaptive-lr"

@@ -51,6 +51,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, obje
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=600)
         assert proc.returncode == 0, stderr[-3000:]
+        assert "SAWarning" not in stderr and "has changed" not in stderr, stderr[-3000:]
         results.update(json.loads(stdout.strip().splitlines()[-1]))
     return results
 
