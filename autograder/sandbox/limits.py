@@ -38,11 +38,21 @@ class Limits:
     cuda_slot_memory_mb: int = 8192
     cuda_nofile: int = 1024
     gpu_memory_mb: int = 4096
+    #: the integrity policy: may graded functions use `torch.optim`? (off: each exercise asks
+    #: the student to write the step; the child then cannot import or reach it)
+    allow_torch_optim: bool = False
 
     def __post_init__(self) -> None:
         from course.errors import SandboxError
 
+        if not isinstance(self.allow_torch_optim, bool):
+            raise SandboxError(
+                f"sandbox limit allow_torch_optim: expected true or false, "
+                f"got {self.allow_torch_optim!r}"
+            )
         for name, value in asdict(self).items():
+            if name == "allow_torch_optim":
+                continue
             if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
                 raise SandboxError(
                     f"sandbox limit {name}: expected a positive number, got {value!r}"
@@ -64,6 +74,7 @@ class Limits:
             "nofile": int(self.cuda_nofile if cuda else self.nofile),
             "pids": int(self.pids),
             "output_mb": int(self.output_mb),
+            "allow_torch_optim": self.allow_torch_optim,
         }
 
     def slot_memory(self, *, cuda: bool = False) -> int:
