@@ -92,9 +92,10 @@ def _check(result: int, what: str) -> None:
 
 
 def _keyctl(*args: int) -> int:
-    """keyctl(2) by number (glibc has no wrapper); -1 where the syscall is refused."""
+    """keyctl(2) by number (glibc has no wrapper); -1 where the syscall is refused or this is
+    not Linux (keyrings are Linux's)."""
     nr = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
-    if nr is None:
+    if nr is None or not sys.platform.startswith("linux"):
         return -1
     return int(_libc().syscall(nr, *(ctypes.c_long(a) for a in args)))
 
