@@ -11,10 +11,11 @@ grading (imports, course, plan), its peak RSS (ru_maxrss) and the peak's increas
 Every scenario is compared with `correct` measured in the same run:
 
   correct        tests/fixtures/submissions/correct.py
-  empty_arrays   the first call writes one 60 MB frame announcing a million empty arrays
+  empty_arrays   the first call writes a frame announcing a quarter of a million empty arrays
+                 (6 MB, under the output cap; the 60 MB one of millions now meets the cap)
   headers_at_cap every case's frame is valid and as large as the parent allows: each call's
                  error, names and type names at their longest, every dict entry it may send
-  payload_at_cap one case frame carrying 60 MB of array bytes (just under the output cap)
+  payload_at_cap one case frame carrying array bytes just under the output cap (1 MB under)
 
 Target: for every hostile scenario, peak RSS <= 2 x that of `correct` (ratios, no timings).
 """
@@ -61,10 +62,13 @@ def _hostile_source(scenario: str, job_cases: list[dict[str, Any]]) -> str:
         frames = "[_empty_arrays()]"
         helper = (
             "def _empty_arrays():\n"
-            "    return {'case': CASES[0]['id'], 'calls': []}, [('float32', 0)] * 1_000_000\n"
+            "    return {'case': CASES[0]['id'], 'calls': []}, [('float32', 0)] * 250_000\n"
         )
     elif scenario == "payload_at_cap":
-        frames = "[({'case': CASES[0]['id'], 'calls': []}, [('float32', 60 << 20)])]"
+        from autograder.sandbox import Limits
+
+        size = (Limits().output_mb - 1) << 20
+        frames = f"[({{'case': CASES[0]['id'], 'calls': []}}, [('float32', {size})])]"
         helper = ""
     else:
         frames = (

@@ -11,8 +11,10 @@ class Limits:
     """Per-submission limits. `timeout_s` is wall clock and mandatory (RLIMIT_CPU ignores sleep).
 
     memory_mb: address space of the child (torch alone needs about 768 MiB; keep >= 2048).
-    cpu_s: CPU seconds of the child. output_mb: cap on the result frame. file_mb: largest file
-    the child may write. tmpfs_mb: size of the sandbox's /tmp (L1+). nofile: open descriptors.
+    cpu_s: CPU seconds of the child. output_mb: cap on the child's result stream, which the
+    grader holds in memory while it parses it (every function of the course, all cases
+    together, honestly needs under 1 MB). file_mb: largest file the child may write.
+    tmpfs_mb: size of the sandbox's /tmp and /dev/shm (L1+). nofile: open descriptors.
     pids: processes per slot (cgroup pids.max at L2, RLIMIT_NPROC for a non-root slot user).
     slot_memory_mb: cgroup memory of a whole slot, warm worker included (L2).
 
@@ -29,7 +31,7 @@ class Limits:
     timeout_s: float = 20.0
     memory_mb: int = 2048
     cpu_s: int = 30
-    output_mb: int = 64
+    output_mb: int = 8
     file_mb: int = 16
     tmpfs_mb: int = 64
     nofile: int = 64

@@ -107,7 +107,14 @@ def _listen() -> Listeners:
             continue  # taken by something else; the others still catch a scan
     assert tcp, "no free port to listen on in the scanned range"
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", tcp[0].getsockname()[1]))
+    for server in tcp:  # another run of this suite on the machine may hold some UDP ports
+        try:
+            udp.bind(("127.0.0.1", server.getsockname()[1]))
+            break
+        except OSError:
+            continue
+    else:
+        raise AssertionError("no free UDP port to listen on in the scanned range")
     unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     unix.bind(f"\0alr-redteam-{os.getpid()}")
     unix.listen()
