@@ -15,14 +15,22 @@ expected values, references, seeds and output paths to itself. Layers are detect
                files, core 0), wall-clock kill of the child's whole tree, clean environment,
                `python -I`, private scratch cwd, project packages unimportable
     L1         + bubblewrap: read-only view of only the interpreter and packages (never the
-               checkout), size-capped /tmp and /dev/shm wiped after each child, no network,
-               PID namespace, no capabilities; as root also a user id per slot (RLIMIT_NPROC)
+               checkout), no network, PID namespace, no capabilities; per child new user,
+               mount and IPC namespaces with a new size-capped /tmp and /dev/shm and a new
+               session keyring (nothing a child leaves reaches the next; where user namespaces
+               are refused, the worker wipes instead); as root also a user id per slot
+               (RLIMIT_NPROC), unique among the sandboxes running at once
     L2         + root with writable cgroups: per-slot memory, pids and CPU limits, cgroup.kill
-    +seccomp   (pyseccomp + libseccomp) inet/netlink sockets, ptrace, process_vm_*, exec,
-               mount, unshare/new namespaces, bpf denied in the child
+    +seccomp   (pyseccomp + libseccomp) sockets of AF_UNIX only; io_uring, keyrings, bpf, perf
+               events, userfaultfd, ptrace, process_vm_*, exec, mount, new namespaces denied
 
-Modules: `pool` (Sandbox), `slot` (one warm worker and its job exchange), `worker` and `child`
-(run inside the sandbox, loaded by path), `wire` (no-pickle framing), `records` (strict parse),
+Every level: the child streams a result frame per case; the parent parses it within bounds
+derived from the job, and, when `Limits.allow_torch_optim` is off (the default), torch.optim
+cannot be reached in the child.
+
+Modules: `pool` (Sandbox, slot user ids), `slot` (one warm worker and its job exchange), `worker`,
+`child` and `isolate` (run inside the sandbox, loaded by path: the job loop, one job, fresh
+namespaces / wipe / seccomp), `wire` (no-pickle framing), `records` (strict, bounded parse),
 `layers` (detection, bubblewrap view), `cgroups`, `procs` (process trees), `limits`.
 """
 

@@ -1,34 +1,55 @@
 """What the sandboxed child does with one job: run the student's source, then each case's program.
 
 Job meta (from the grader): `{"source": str, "cases": [{"id", "program" (JSON text), "device",
-"inputs": {name: array index}}]}`. Result meta (to the grader): `{"status": "ok" | "load_error" |
-"output_limit",
-"message": str, "memory": bool, "cases": {id: [call, ...]}}` where a call is `{"function",
-"error", "skipped", "mutated", "aliased", "outputs": {name: value}}` and a value is `{"kind":
-"tensor" | "float" | "other", "dtype", "device", "shape", "value": array index | None,
-"type_name"}`. The grader parses all of it strictly (`records.py`); nothing here is trusted.
+"inputs": {name: array index}}]}`. The child answers with a stream of frames (`emit`): one per
+case as soon as it has run, in the job's order, `{"case": id, "calls": [call, ...]}`, then one
+final frame `{"status": "ok" | "load_error" | "output_limit", "message": str, "memory": bool}`.
+A call is `{"function", "error", "skipped", "mutated", "aliased", "outputs": {name: value}}` and
+a value is `{"kind": "tensor" | "float" | "other", "dtype", "device", "shape", "value": array
+index | None, "type_name"}`. Because each case is sent when it is done, the grader keeps the
+cases that finished when a later one hangs or crashes. The grader parses all of it strictly and
+within bounds it derives from the job (`records.py`); nothing here is trusted.
 
 Imports only the standard library, numpy and torch; loaded by path inside the sandbox.
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import os
 import sys
 import types
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
 
 MAX_MESSAGE = 500
 MAX_NAME = 200
+#: entries of a returned dict sent back per output: as many as the call's largest dict argument
+#: (the 4.5 functions map layers to tensors), and at least this many (a dict of diagnostics);
+#: the grader allows exactly this many (`dict_entries`, shared with records.py)
+MIN_DICT_ENTRIES = 16
 #: numpy type characters of the dtypes the wire carries (bool, int8/16/32/64, uint8, float16/32/64);
 #: other tensors (complex, ...) are described without a value. (dtype.name is slow in numpy 2.)
 WIRE_CHARS = frozenset("?bBhilqefd")
 
 
 def _short(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc)[:MAX_MESSAGE]}"
+    try:
+        text = str(exc)[:MAX_MESSAGE]
+    except Exception:  # noqa: BLE001 - a student exception whose __str__ raises
+        text = "(unprintable)"
+    return f"{type(exc).__name__[:MAX_NAME]}: {text}"[:MAX_MESSAGE]
+
+
+def dict_entries(call: Any) -> int:
+    """How many entries of a returned dict go back per output of `call` (a program Call)."""
+    sizes = [len(a.items) for a in call.args if isinstance(getattr(a, "items", None), tuple)]
+    sizes += [len(v.items) for _, v in call.kwargs if isinstance(getattr(v, "items", None), tuple)]
+    return max([MIN_DICT_ENTRIES, *sizes])
 
 
 def load_source(source: str) -> tuple[dict[str, Any] | None, str]:
@@ -88,14 +109,25 @@ class _Encoder:
                 out["value"] = self.array(arr)
         return out
 
-    def outcome(self, o: Any) -> dict[str, Any]:
+    def outcome(self, o: Any, call: Any) -> dict[str, Any]:
+        """One call's record: its declared outputs, and up to `dict_entries` entries of each
+        returned dict (names of at most MAX_NAME characters), as the grader allows."""
+        entries = dict_entries(call) * len(call.outputs)
+        outputs: dict[str, Any] = {}
+        for k, v in o.values.items():
+            name = str(k)
+            if name not in call.outputs:
+                if entries <= 0 or len(name) > MAX_NAME:
+                    continue
+                entries -= 1
+            outputs[name] = self.safe_value(v)
         return {
             "function": str(o.function),
-            "error": o.error,
+            "error": None if o.error is None else str(o.error)[:MAX_MESSAGE],
             "skipped": bool(o.skipped),
-            "mutated": [str(m) for m in o.mutated],
-            "aliased": [str(a) for a in o.aliased],
-            "outputs": {str(k): self.safe_value(v) for k, v in o.values.items()},
+            "mutated": [str(m)[:MAX_NAME] for m in o.mutated],
+            "aliased": [str(a)[:MAX_NAME] for a in o.aliased],
+            "outputs": outputs,
         }
 
     def safe_value(self, v: Any) -> dict[str, Any]:
@@ -112,9 +144,14 @@ class OutputTooLarge(Exception):
 
 
 def run_job(
-    program: Any, meta: dict[str, Any], arrays: list[np.ndarray], *, cap_bytes: int = 1 << 62
-) -> tuple[Any, list]:
-    """Run one job; return (result meta, arrays) ready for `wire.encode_frame`.
+    program: Any,
+    meta: dict[str, Any],
+    arrays: list[np.ndarray],
+    *,
+    emit: Callable[[dict[str, Any], list[np.ndarray]], None],
+    cap_bytes: int = 1 << 62,
+) -> None:
+    """Run one job, emitting a frame per case and the final frame (see the module docstring).
 
     A MemoryError stops the job (later cases are not run: a submission exhausting memory
     would otherwise redo it case after case); a result above `cap_bytes` is not encoded.
@@ -122,33 +159,31 @@ def run_job(
     namespace, error = load_source(meta["source"])
     if namespace is None:
         memory = error.startswith("MemoryError")
-        return {"status": "load_error", "message": error, "memory": memory, "cases": {}}, []
+        emit({"status": "load_error", "message": error, "memory": memory}, [])
+        return
     functions = {k: v for k, v in namespace.items() if callable(v) and not k.startswith("__")}
-    enc = _Encoder(cap_bytes)
-    memory = False
-    cases: dict[str, list[dict[str, Any]]] = {}
+    left = cap_bytes
     for case in meta["cases"]:
         prog = program.Program.from_json(case["program"])
-        if memory:
-            cases[str(case["id"])] = [_failed(c.function, _NOT_RUN) for c in prog.calls]
-            continue
+        enc = _Encoder(left)
         try:
             tensors = {n: _tensor(arrays[i], case["device"]) for n, i in case["inputs"].items()}
             outcomes = program.execute(prog, tensors, functions)
-            calls = [enc.outcome(o) for o in outcomes]
+            calls = [enc.outcome(o, c) for o, c in zip(outcomes, prog.calls, strict=True)]
         except OutputTooLarge:
             message = f"the result is larger than the {cap_bytes >> 20} MB cap"
-            return {"status": "output_limit", "message": message, "memory": False, "cases": {}}, []
+            emit({"status": "output_limit", "message": message, "memory": False}, [])
+            return
         except BaseException as exc:  # noqa: BLE001 - e.g. KeyboardInterrupt raised by student
             err = _short(exc)
             calls = [_failed(c.function, err) for c in prog.calls]
-        memory = any((c["error"] or "").startswith("MemoryError") for c in calls)
-        cases[str(case["id"])] = calls
-    result = {"status": "ok", "message": "", "memory": memory, "cases": cases}
-    return result, enc.arrays
-
-
-_NOT_RUN = "MemoryError: not run (the memory limit was hit in an earlier case)"
+            enc = _Encoder(left)  # arrays of a half-encoded case are not sent
+        left = enc.left
+        emit({"case": str(case["id"]), "calls": calls}, enc.arrays)
+        if any((c["error"] or "").startswith("MemoryError") for c in calls):
+            emit({"status": "ok", "message": "", "memory": True}, [])
+            return
+    emit({"status": "ok", "message": "", "memory": False}, [])
 
 
 def _failed(function: str, error: str) -> dict[str, Any]:
@@ -160,3 +195,109 @@ def _failed(function: str, error: str) -> dict[str, Any]:
         "aliased": [],
         "outputs": {},
     }
+
+
+# ---- integrity policy: no torch.optim in graded functions ----
+
+OPTIM_POLICY = (
+    "this exercise asks you to write the step; `torch.optim` is not available while grading"
+)
+
+
+class TorchOptimNotAvailable(RuntimeError):
+    """Raised wherever graded code touches torch.optim (its name shows in the verdict)."""
+
+
+class _Forbidden:
+    """Stands for anything of torch.optim: calling it, reading it, subclassing it or using it
+    in isinstance raises TorchOptimNotAvailable naming what was used."""
+
+    __slots__ = ("_what",)
+
+    def __init__(self, what: str) -> None:
+        object.__setattr__(self, "_what", what)
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TorchOptimNotAvailable(
+            f"{OPTIM_POLICY} (used: {object.__getattribute__(self, '_what')})"
+        )
+
+    __call__ = _refuse
+    __instancecheck__ = _refuse
+    __subclasscheck__ = _refuse
+    __mro_entries__ = _refuse
+    __iter__ = _refuse
+    __setattr__ = _refuse
+
+    def __getattr__(self, name: str) -> NoReturn:
+        self._refuse()
+
+    def __repr__(self) -> str:
+        return f"<{object.__getattribute__(self, '_what')}: not available while grading>"
+
+
+class _Stub(types.ModuleType):
+    """What `torch.optim` and its submodules are in the child: every attribute is forbidden."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return _Forbidden(f"{self.__name__}.{name}")
+
+
+class _StubLoader(importlib.abc.Loader):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return _stub(spec.name)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
+
+
+class _StubFinder:
+    """Answers every import of torch.optim or below with a stub (never the real files)."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+        if name == "torch.optim" or name.startswith("torch.optim."):
+            return importlib.machinery.ModuleSpec(name, _StubLoader(), is_package=True)
+        return None
+
+
+def _stub(name: str) -> types.ModuleType:
+    mod = _Stub(name)
+    mod.__path__ = []  # a package: `import torch.optim.adam` reaches the finder, not the disk
+    mod.__spec__ = importlib.machinery.ModuleSpec(name, _StubLoader(), is_package=True)
+    return mod
+
+
+def forbid_torch_optim() -> None:
+    """Make torch.optim unusable in this process: `torch.optim`, `sys.modules` and every import
+    give stubs; the real modules' globals are replaced, so their classes and functions, if
+    found some other way (gc, subclasses of a base), raise when used; their files cannot be
+    opened (an audit hook, which cannot be removed), nor their code or globals read."""
+    import torch
+
+    real = sys.modules.get("torch.optim")
+    folder = os.path.realpath(os.path.dirname(real.__file__ or "")) if real else None
+    for name in [n for n in sys.modules if n == "torch.optim" or n.startswith("torch.optim.")]:
+        mod = sys.modules.pop(name)
+        names = vars(mod)
+        for key in [k for k in names if not (k.startswith("__") and k.endswith("__"))]:
+            names[key] = _Forbidden(f"{name}.{key}")
+    stub = _stub("torch.optim")
+    sys.modules["torch.optim"] = stub
+    torch.optim = stub
+    sys.meta_path.insert(0, _StubFinder())
+
+    def audit(event: str, args: tuple[Any, ...]) -> None:
+        if event == "open" and folder and isinstance(args[0], str | bytes):
+            path = os.fsdecode(args[0])
+            resolved = os.path.realpath(path)
+            if resolved == folder or resolved.startswith(folder + os.sep):
+                raise TorchOptimNotAvailable(f"{OPTIM_POLICY} (opened: {path[:200]})")
+        elif event == "object.__getattr__" and args[1] in ("__code__", "__globals__"):
+            module = getattr(args[0], "__module__", None)
+            if isinstance(module, str) and module.startswith("torch.optim"):
+                raise TorchOptimNotAvailable(f"{OPTIM_POLICY} (read: {args[1]})")
+
+    sys.addaudithook(audit)

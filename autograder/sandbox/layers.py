@@ -5,7 +5,8 @@
     L1  + bubblewrap: no network, read-only views of only the interpreter and packages, a
         size-capped tmpfs /tmp, PID namespace, no capabilities
     L2  + root: a user id per slot, a cgroup per slot with memory and pids limits, cgroup.kill
-    +seccomp  (any level) network sockets, ptrace, exec, mount and namespace syscalls denied
+    +seccomp  (any level) sockets of AF_UNIX only; io_uring, keyrings, bpf, perf events,
+              userfaultfd, ptrace, exec, mount and namespace syscalls denied
 
 Levels are cumulative; `+seccomp` is reported as a suffix, e.g. "L2+seccomp".
 """

@@ -11,8 +11,10 @@ class Limits:
     """Per-submission limits. `timeout_s` is wall clock and mandatory (RLIMIT_CPU ignores sleep).
 
     memory_mb: address space of the child (torch alone needs about 768 MiB; keep >= 2048).
-    cpu_s: CPU seconds of the child. output_mb: cap on the result frame. file_mb: largest file
-    the child may write. tmpfs_mb: size of the sandbox's /tmp (L1+). nofile: open descriptors.
+    cpu_s: CPU seconds of the child. output_mb: cap on the child's result stream, which the
+    grader holds in memory while it parses it (every function of the course, all cases
+    together, honestly needs under 1 MB). file_mb: largest file the child may write.
+    tmpfs_mb: size of the sandbox's /tmp and /dev/shm (L1+). nofile: open descriptors.
     pids: processes per slot (cgroup pids.max at L2, RLIMIT_NPROC for a non-root slot user).
     slot_memory_mb: cgroup memory of a whole slot, warm worker included (L2).
 
@@ -29,7 +31,7 @@ class Limits:
     timeout_s: float = 20.0
     memory_mb: int = 2048
     cpu_s: int = 30
-    output_mb: int = 64
+    output_mb: int = 8
     file_mb: int = 16
     tmpfs_mb: int = 64
     nofile: int = 64
@@ -38,11 +40,21 @@ class Limits:
     cuda_slot_memory_mb: int = 8192
     cuda_nofile: int = 1024
     gpu_memory_mb: int = 4096
+    #: the integrity policy: may graded functions use `torch.optim`? (off: each exercise asks
+    #: the student to write the step; the child then cannot import or reach it)
+    allow_torch_optim: bool = False
 
     def __post_init__(self) -> None:
         from alr.errors import SandboxError
 
+        if not isinstance(self.allow_torch_optim, bool):
+            raise SandboxError(
+                f"sandbox limit allow_torch_optim: expected true or false, "
+                f"got {self.allow_torch_optim!r}"
+            )
         for name, value in asdict(self).items():
+            if name == "allow_torch_optim":
+                continue
             if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
                 raise SandboxError(
                     f"sandbox limit {name}: expected a positive number, got {value!r}"
@@ -64,6 +76,7 @@ class Limits:
             "nofile": int(self.cuda_nofile if cuda else self.nofile),
             "pids": int(self.pids),
             "output_mb": int(self.output_mb),
+            "allow_torch_optim": self.allow_torch_optim,
         }
 
     def slot_memory(self, *, cuda: bool = False) -> int:

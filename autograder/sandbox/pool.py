@@ -4,17 +4,20 @@
         result = sb.run(Job(source, cases))     # thread-safe, blocking; never raises for the
                                                 # student: every outcome is a RunStatus
 
-Each `run` takes a free slot, sends the job, and turns what came back into a `JobResult`. Only a
-complete, strictly parsed result frame yields cases; a timeout, crash, oversize or malformed
-result is a status, and the slot's worker is recycled when its state could be affected.
+Each `run` takes a free slot, sends the job, and turns what came back into a `JobResult`. Only
+strictly parsed result frames yield cases; a timeout, crash, oversize or malformed result is a
+status (with the cases that finished before a timeout, crash or memory kill), and the slot's
+worker is recycled when its state could be affected.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import queue
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Callable
@@ -29,17 +32,57 @@ from autograder.sandbox import cgroups, layers, records
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.protocol import CaseRun, Job, JobResult, RunStatus
 from autograder.sandbox.slot import RawRun, Slot, SlotConfig
+from course.cases import program
 from course.cases.program import Call, Program, Ref
 
 _HERE = Path(__file__).resolve().parent
 _BOOT_FILES = {
     "_alr_sandbox_wire.py": _HERE / "wire.py",
-    "_alr_sandbox_program.py": _HERE.parent.parent / "course" / "cases" / "program.py",
+    "_alr_sandbox_program.py": Path(program.__file__).resolve(),
     "_alr_sandbox_child.py": _HERE / "child.py",
+    "_alr_sandbox_isolate.py": _HERE / "isolate.py",
     "_alr_sandbox_worker.py": _HERE / "worker.py",
 }
 _UID_BASE = 1_800_000_000
+_UID_BLOCK = 256  # slots per sandbox at most
+_UID_BLOCKS = 4096
 DEFAULT_LIMITS = Limits()
+
+
+def _lock_dir() -> Path:
+    """A folder only this user can write, for the locks of slot user id blocks."""
+    run = Path("/run")
+    base = run if run.is_dir() and os.access(run, os.W_OK) else Path(tempfile.gettempdir())
+    folder = base / "alr-sandbox-uids"
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(folder)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        raise SandboxError(f"{folder}: expected a folder of this user's, mode 0700")
+    return folder
+
+
+def claim_uids(workers: int) -> tuple[int, int]:
+    """A block of slot user ids that no other live sandbox on this machine holds: (its first
+    id, the descriptor holding its lock). The lock is an flock on that descriptor: it goes when
+    the sandbox closes it, or when this process dies, whatever way it dies."""
+    if workers > _UID_BLOCK:
+        raise SandboxError(f"workers: at most {_UID_BLOCK} per sandbox, got {workers}")
+    folder = _lock_dir()
+    start = os.getpid() % _UID_BLOCKS
+    for i in range(_UID_BLOCKS):
+        block = (start + i) % _UID_BLOCKS
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(folder / f"block-{block}.lock", flags, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return _UID_BASE + block * _UID_BLOCK, fd
+    raise SandboxError(f"every block of slot user ids is held by a running grader ({folder})")
 
 
 def _boot_dir(host_dir: str) -> str:
@@ -75,11 +118,16 @@ class Sandbox:
                 "writable cgroups for L2, pip install pyseccomp for +seccomp"
             )
         self.limits = limits
+        # a user id per slot whenever root can start bubblewrap, even without cgroups: it is
+        # what makes RLIMIT_NPROC bind (root ignores it), so a fork bomb stays bounded; the
+        # ids are unique among the sandboxes running at once (two batches, two graders)
+        own_uid = bool(caps.bwrap and caps.root)
+        self._uid_lock: int | None = None
+        base = 0
+        if own_uid:
+            base, self._uid_lock = claim_uids(workers)
         self._host_dir = tempfile.mkdtemp(prefix="alr-sandbox-")
         l2 = self.level.startswith("L2")
-        # a user id per slot whenever root can start bubblewrap, even without cgroups: it is
-        # what makes RLIMIT_NPROC bind (root ignores it), so a fork bomb stays bounded
-        own_uid = bool(caps.bwrap and caps.root)
         config = SlotConfig(
             limits=limits,
             bwrap=caps.bwrap,
@@ -93,7 +141,6 @@ class Sandbox:
         gpus = cuda_devices() if cuda else []
         if l2:
             cgroups.sweep_stale()
-        base = _UID_BASE + (os.getpid() % 100_000) * 64
         self._slots: list[Slot] = []
         self._free: queue.Queue[Slot] = queue.Queue()
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alr-sandbox-spawn")
@@ -141,7 +188,7 @@ class Sandbox:
         problems: list[str] = []
 
         def check(slot: Slot) -> None:
-            res = interpret(slot.run(frame), job, self.limits, self.level)
+            res = interpret(slot.run(frame), job, self.limits, self.level, None)
             problem = _probe_problem(res, x)
             if problem:
                 problems.append(f"slot {slot.index} (CUDA device {slot.gpu}): {problem}")
@@ -168,6 +215,9 @@ class Sandbox:
             slot.close()
         self._spawner.shutdown(wait=True)
         shutil.rmtree(self._host_dir, ignore_errors=True)
+        if self._uid_lock is not None:  # only now: no process of these user ids is left
+            os.close(self._uid_lock)
+            self._uid_lock = None
 
     @property
     def worker_starts(self) -> int:
@@ -179,10 +229,10 @@ class Sandbox:
         frame = records.encode_job(job)
         slot = self._free.get()
         try:
-            raw = slot.run(frame)
+            raw = slot.run(frame, job.timeout_s)
         finally:
             self._free.put(slot)
-        return interpret(raw, job, self.limits, self.level)
+        return interpret(raw, job, self.limits, self.level, job.timeout_s)
 
 
 _PROBE_SOURCE = "def alr_cuda_probe(x):\n    return x * 2\n"
@@ -234,10 +284,15 @@ def _signal_name(sig: Any) -> str:
         return f"signal {sig}"
 
 
-def _failure(raw: RawRun, limits: Limits) -> tuple[RunStatus, str]:
-    """Status and message when no usable result frame came back."""
+def _failure(raw: RawRun, limits: Limits, limit: float) -> tuple[RunStatus, str]:
+    """Status and message when no final result frame came back."""
     if raw.timed_out:
-        return RunStatus.TIMEOUT, f"stopped after the {limits.timeout_s:g} s time limit"
+        if limit < limits.timeout_s:
+            return RunStatus.TIMEOUT, (
+                f"stopped when the submission's time limit ran out "
+                f"({limits.timeout_s:g} s for all its functions together)"
+            )
+        return RunStatus.TIMEOUT, f"stopped after the {limit:g} s time limit"
     if raw.oversize:
         return RunStatus.OUTPUT_LIMIT, f"the result exceeded the {limits.output_mb} MB cap"
     if raw.oom:
@@ -257,27 +312,35 @@ def _cpu(report: dict[str, Any]) -> float:
     return float(cpu) if isinstance(cpu, int | float) else 0.0
 
 
-def interpret(raw: RawRun, job: Job, limits: Limits, level: str) -> JobResult:
-    """Turn what the grader observed into a JobResult (strict parse of the result frame)."""
-    base: dict[str, Any] = {"duration_s": raw.duration_s, "sandbox_level": level}
-    if raw.frame is None or raw.timed_out or raw.oversize or raw.oom:
-        status, message = _failure(raw, limits)
-        return JobResult(status=status, message=message, **base)
-    try:
-        kind, message, memory, cases = records.parse_result(
-            raw.frame, job, max_bytes=limits.output_mb << 20
-        )
-    except records.ResultError as exc:
-        return JobResult(
-            status=RunStatus.PROTOCOL_ERROR,
-            message=f"the submission's result was malformed ({str(exc)[:200]})",
-            **base,
-        )
-    if kind == "output_limit":
-        return JobResult(status=RunStatus.OUTPUT_LIMIT, message=message, **base)
-    if kind == "load_error":
-        status = RunStatus.MEMORY if memory else RunStatus.LOAD_ERROR
-        return JobResult(status=status, message=message, **base)
-    status = RunStatus.MEMORY if memory else RunStatus.OK
-    message = "the submission ran out of memory in a call" if memory else ""
-    return JobResult(status=status, message=message, cases=cases, **base)
+def interpret(
+    raw: RawRun, job: Job, limits: Limits, level: str, timeout_s: float | None
+) -> JobResult:
+    """Turn what the grader observed into a JobResult (strict, bounded parse of the stream)."""
+    limit = limits.timeout_s if timeout_s is None else min(timeout_s, limits.timeout_s)
+    base: dict[str, Any] = {
+        "duration_s": raw.duration_s,
+        "sandbox_level": level,
+        "time_limit_s": limit,
+    }
+    parsed, problem = records.ParsedResult(None), ""
+    if raw.data is not None:
+        try:
+            parsed = records.parse_result(raw.data, job, max_bytes=limits.output_mb << 20)
+        except records.ResultError as exc:
+            problem = str(exc)[:200]
+    stopped = raw.timed_out or raw.oversize or raw.oom
+    if problem and not stopped:
+        message = f"the submission's result was malformed ({problem})"
+        return JobResult(status=RunStatus.PROTOCOL_ERROR, message=message, **base)
+    if stopped or parsed.status is None:
+        status, message = _failure(raw, limits, limit)
+        cases = {} if problem else parsed.cases
+        return JobResult(status=status, message=message, cases=cases, **base)
+    if parsed.status == "output_limit":
+        return JobResult(RunStatus.OUTPUT_LIMIT, parsed.message, parsed.cases, **base)
+    if parsed.status == "load_error":
+        status = RunStatus.MEMORY if parsed.memory else RunStatus.LOAD_ERROR
+        return JobResult(status=status, message=parsed.message, **base)
+    status = RunStatus.MEMORY if parsed.memory else RunStatus.OK
+    message = "the submission ran out of memory in a call" if parsed.memory else ""
+    return JobResult(status=status, message=message, cases=parsed.cases, **base)

@@ -35,10 +35,12 @@ class CaseRun:
 
 @dataclass(frozen=True)
 class Job:
-    """One submission's work for the sandbox."""
+    """One submission's work for the sandbox. `timeout_s`: its wall-clock limit when less than
+    the sandbox's own (what is left of the submission's time budget); None: the whole limit."""
 
     source: str  # the extracted, filtered student source (Python text)
     cases: tuple[CaseRun, ...]
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class CallRecord:
 
 
 class RunStatus(StrEnum):
+    """How a job ended. Apart from OK, LOAD_ERROR and PROTOCOL_ERROR, `JobResult.cases` holds
+    the cases that finished before the job was stopped (each case is sent when it is done)."""
+
     OK = "ok"  # the child ran every case and returned a well-formed result
     LOAD_ERROR = "load_error"  # the source raised while being executed (message says what)
     TIMEOUT = "timeout"  # wall-clock limit hit; the process tree was killed
@@ -87,3 +92,4 @@ class JobResult:
     cases: dict[str, tuple[CallRecord, ...]] = field(default_factory=dict)
     duration_s: float = 0.0
     sandbox_level: str = "L0"  # e.g. "L0", "L1", "L2", "L2+seccomp"
+    time_limit_s: float = 0.0  # the wall-clock limit this job ran under

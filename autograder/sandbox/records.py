@@ -1,25 +1,40 @@
-"""Job frames out, result frames in: the parent's side of the wire, strict and size-capped.
+"""Job frames out, result frames in: the parent's side of the wire, strict and bounded.
 
 `encode_job` turns a `Job` into one frame (student source + per case its program and input
-arrays; nothing else). `parse_result` turns the child's frame into protocol records and rejects
-anything that is not exactly the expected shape: unknown keys, wrong types, case ids or call
-sequences that differ from the job, output names the program did not ask for, arrays whose dtype
-or shape contradict what the record claims, oversize strings.
+arrays; nothing else). `parse_result` turns the child's stream (a frame per case, in the job's
+order, then a final frame) into protocol records and rejects anything that is not exactly the
+expected shape: unknown keys, wrong types, case ids or call sequences that differ from the job,
+output names the program did not ask for, arrays whose dtype or shape contradict what the
+record claims, oversize strings.
+
+The parent's work is bounded by the job, not by what the child sends: before a frame's header is
+parsed, its size is checked against what that case can honestly need (`header_cap`: per call a
+message, per output a name and a description, and a dict's entries up to `dict_entries`), and
+its arrays are counted against the outputs the case may have. A hostile stream of millions of
+empty arrays is refused by its prefix, without being parsed.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from autograder.sandbox import wire
-from autograder.sandbox.protocol import CallRecord, Job, OutputValue
-from course.cases.program import Program
+from autograder.sandbox.child import MAX_MESSAGE, MAX_NAME, dict_entries
+from autograder.sandbox.protocol import CallRecord, CaseRun, Job, OutputValue
+from course.cases.program import Call, Program, Ref, RefDict
 
 MAX_TEXT = 600
 MAX_OUTPUTS = 512
+#: JSON escapes a character in at most 12 bytes (a surrogate pair, "\ud83d\ude00")
+_ESCAPED = 12
+_FINAL_CAP = 512 + _ESCAPED * MAX_MESSAGE
+_CALL_BYTES = 512 + _ESCAPED * MAX_MESSAGE  # keys, flags and the error message
+_NAME_BYTES = 8 + _ESCAPED * MAX_NAME  # an output, mutated or aliased name
+_VALUE_BYTES = 256 + 21 * 16 + _ESCAPED * MAX_NAME  # a value's keys, 16 dims, a type name
 TORCH_DTYPES = {
     "float16": "float16",
     "bfloat16": "float32",  # sent widened
@@ -34,7 +49,7 @@ TORCH_DTYPES = {
 }
 _DEVICE = re.compile(r"^(cpu|meta|cuda(:\d{1,2})?)$")
 _CALL_KEYS = {"function", "error", "skipped", "mutated", "aliased", "outputs"}
-_RESULT_KEYS = {"status", "message", "memory", "cases"}
+_RESULT_KEYS = {"status", "message", "memory"}
 
 
 class ResultError(ValueError):
@@ -136,7 +151,9 @@ def _array(index: Any, arrays: list[np.ndarray]) -> np.ndarray:
     return arrays[index]
 
 
-def _call(x: Any, expected_function: str, outputs: tuple[str, ...], arrays: list) -> CallRecord:
+def _call(
+    x: Any, expected_function: str, outputs: tuple[str, ...], arrays: list, allowed: int
+) -> CallRecord:
     if not isinstance(x, dict) or set(x) != _CALL_KEYS:
         raise ResultError("call: bad keys")
     if x["function"] != expected_function:
@@ -145,7 +162,7 @@ def _call(x: Any, expected_function: str, outputs: tuple[str, ...], arrays: list
     if not isinstance(x["skipped"], bool):
         raise ResultError("call: 'skipped' must be a boolean")
     outs = x["outputs"]
-    if not isinstance(outs, dict) or len(outs) > MAX_OUTPUTS:
+    if not isinstance(outs, dict) or len(outs) > min(allowed, MAX_OUTPUTS):
         raise ResultError("call: bad outputs")
     parsed: dict[str, OutputValue] = {}
     for name, value in outs.items():
@@ -162,36 +179,115 @@ def _call(x: Any, expected_function: str, outputs: tuple[str, ...], arrays: list
     )
 
 
-def parse_result(
-    frame: bytes, job: Job, *, max_bytes: int
-) -> tuple[str, str, bool, dict[str, tuple[CallRecord, ...]]]:
-    """(status "ok"/"load_error"/"output_limit", message, memory flag, cases), or raise
-    ResultError."""
+def _outputs_allowed(call: Call) -> int:
+    return len(call.outputs) * (1 + dict_entries(call))
+
+
+def _refs(call: Call) -> int:
+    args = [*call.args, *(v for _, v in call.kwargs)]
+    return sum(
+        1 if isinstance(a, Ref) else len(a.items) if isinstance(a, RefDict) else 0 for a in args
+    )
+
+
+def header_cap(case: CaseRun) -> int:
+    """The largest header an honest child can send for `case` (see the module docstring)."""
+    total = 256 + _ESCAPED * len(case.case_id)
+    for call in case.program.calls:
+        outputs = _outputs_allowed(call)
+        total += _CALL_BYTES + _ESCAPED * len(call.function)
+        total += (_refs(call) + 2 * outputs) * _NAME_BYTES + outputs * _VALUE_BYTES
+    return total
+
+
+def array_cap(case: CaseRun) -> int:
+    """The most arrays a case's frame may carry (one per output it may send)."""
+    return sum(_outputs_allowed(call) for call in case.program.calls)
+
+
+@dataclass(frozen=True)
+class ParsedResult:
+    """What a child's stream says. `status` is None when the stream ended before its final
+    frame (the child was stopped or died): `cases` then holds the cases that finished."""
+
+    status: str | None
+    message: str = ""
+    memory: bool = False
+    cases: dict[str, tuple[CallRecord, ...]] = field(default_factory=dict)
+
+
+def parse_result(data: bytes | memoryview, job: Job, *, max_bytes: int) -> ParsedResult:
+    """Parse a child's stream strictly; raise ResultError on anything malformed. A frame cut
+    short at the end of the stream is not an error (the child was stopped while writing)."""
+    view = memoryview(data).toreadonly()
+    if len(view) > max_bytes:
+        raise ResultError(f"result of {len(view)} bytes exceeds the cap of {max_bytes}")
+    cases: dict[str, tuple[CallRecord, ...]] = {}
+    at = 0
+    while at < len(view):
+        case = job.cases[len(cases)] if len(cases) < len(job.cases) else None
+        frame = _next_frame(view, at, case)
+        if frame is None:
+            return ParsedResult(None, cases=cases)
+        meta, arrays = frame
+        at += wire.frame_length(view[at:])
+        if case is not None and isinstance(meta, dict) and "case" in meta:
+            cases[case.case_id] = _case(meta, case, arrays)
+            continue
+        final = _final(meta, job, cases)
+        if arrays or at != len(view):
+            raise ResultError("result: arrays or frames after the final frame")
+        return replace(final, cases=cases)
+    return ParsedResult(None, cases=cases)
+
+
+def _next_frame(view: memoryview, at: int, case: CaseRun | None) -> tuple[Any, list] | None:
+    """The frame at `at`, decoded within the bounds of the case it may be (or of the final
+    frame); None when the stream ends inside it."""
+    rest = view[at:]
+    if len(rest) < 16:
+        return None
     try:
-        meta, arrays = wire.decode_frame(frame, max_bytes=max_bytes)
+        total = wire.frame_length(rest)
+        hlen, _ = wire.frame_sizes(rest)
     except wire.WireError as exc:
         raise ResultError(str(exc)) from None
+    header_max = max(_FINAL_CAP, header_cap(case) if case else 0)
+    if hlen > header_max:
+        raise ResultError(f"frame header of {hlen} bytes exceeds the cap of {header_max}")
+    if total > len(rest):
+        return None
+    try:
+        return wire.decode_frame(
+            rest[:total],
+            max_bytes=total,
+            max_header=header_max,
+            max_arrays=array_cap(case) if case else 0,
+        )
+    except wire.WireError as exc:
+        raise ResultError(str(exc)) from None
+
+
+def _case(meta: dict[str, Any], case: CaseRun, arrays: list[np.ndarray]) -> tuple[CallRecord, ...]:
+    if set(meta) != {"case", "calls"} or meta["case"] != case.case_id:
+        raise ResultError("result: a case frame out of the job's order")
+    calls, prog = meta["calls"], case.program.calls
+    if not isinstance(calls, list) or len(calls) != len(prog):
+        raise ResultError("result: call count differs from the program")
+    return tuple(
+        _call(x, c.function, c.outputs, arrays, _outputs_allowed(c))
+        for x, c in zip(calls, prog, strict=True)
+    )
+
+
+def _final(meta: Any, job: Job, cases: dict[str, Any]) -> ParsedResult:
     if not isinstance(meta, dict) or set(meta) != _RESULT_KEYS:
         raise ResultError("result: bad keys")
     status, message, memory = meta["status"], _text(meta["message"], "message"), meta["memory"]
     if status not in ("ok", "load_error", "output_limit") or not isinstance(memory, bool):
         raise ResultError("result: bad status")
-    got = meta["cases"]
-    if not isinstance(got, dict):
-        raise ResultError("result: bad cases")
-    if status in ("load_error", "output_limit"):
-        if got:
-            raise ResultError(f"result: a {status.replace('_', ' ')} has no cases")
-        return status, message, memory, {}
-    if set(got) != {c.case_id for c in job.cases}:
+    if status == "load_error" and cases:
+        raise ResultError("result: a load error after cases")
+    if status == "ok" and not memory and len(cases) != len(job.cases):
         raise ResultError("result: case ids differ from the job")
-    cases: dict[str, tuple[CallRecord, ...]] = {}
-    for case in job.cases:
-        calls = got[case.case_id]
-        prog = case.program.calls
-        if not isinstance(calls, list) or len(calls) != len(prog):
-            raise ResultError("result: call count differs from the program")
-        cases[case.case_id] = tuple(
-            _call(x, c.function, c.outputs, arrays) for x, c in zip(calls, prog, strict=True)
-        )
-    return status, message, memory, cases
+    return ParsedResult(status, message, memory)

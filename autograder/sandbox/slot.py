@@ -30,8 +30,8 @@ from autograder.sandbox.procs import find_worker, kill_tree
 BOOT = (
     "import sys,json;d=sys.argv[1];sys.path.insert(0,d);"
     "import _alr_sandbox_wire as w,_alr_sandbox_program as p,"
-    "_alr_sandbox_child as c,_alr_sandbox_worker as k;"
-    "del sys.path[0];k.main(w,p,c,json.loads(sys.argv[2]))"
+    "_alr_sandbox_child as c,_alr_sandbox_isolate as i,_alr_sandbox_worker as k;"
+    "del sys.path[0];k.main(w,p,c,i,json.loads(sys.argv[2]))"
 )
 START_TIMEOUT_S = 180.0
 SETTLE_S = 5.0
@@ -60,9 +60,11 @@ class SlotConfig:
 
 @dataclass
 class RawRun:
-    """What the grader observed of one job, before interpretation."""
+    """What the grader observed of one job, before interpretation. `data` is what the child
+    wrote (read-only, never copied), also when it was stopped or died; None when nothing came
+    or it went over the cap."""
 
-    frame: bytes | None = None
+    data: memoryview | None = None
     report: dict[str, Any] | None = None
     timed_out: bool = False
     oversize: bool = False
@@ -91,6 +93,8 @@ class Slot:
         self.starts = 0
         self.ready = False
         self.worker_pid: int | None = None
+        #: whether each child gets fresh namespaces (else the worker wipes after it)
+        self.fresh = False
         if config.cgroups:
             name = f"alr-{os.getpid()}-{index}-{time.monotonic_ns() % 10**9}"
             self.cg = cgroups.create(
@@ -116,6 +120,9 @@ class Slot:
             "wipe": wipe,
             "keep": self._shown() if c.bwrap else [],
             "pidns": bool(c.bwrap),
+            # a new user, mount and IPC namespace per child, with its own /tmp and /dev/shm
+            "fresh_ns": bool(c.bwrap),
+            "tmpfs_mb": c.limits.tmpfs_mb,
             "seccomp": c.seccomp,
             "limits": c.limits.for_child(cuda=c.cuda),
             "debug": bool(os.environ.get("ALR_SANDBOX_DEBUG")),
@@ -191,6 +198,11 @@ class Slot:
         self.sock.settimeout(None)
         self.ready = bool(ready)
         self.worker_pid = find_worker(self.proc.pid) if ready and self.proc else None
+        if ready:
+            try:
+                self.fresh = json.loads(ready).get("fresh") is True
+            except (ValueError, AttributeError):
+                self.fresh = False
         if not ready:
             self.stop()
             tail = (Path(self.config.host_dir) / f"worker{self.index}.log").read_text()[-800:]
@@ -222,13 +234,15 @@ class Slot:
 
     # ---- one job ----
 
-    def run(self, frame: bytes) -> RawRun:
+    def run(self, frame: bytes, timeout_s: float | None = None) -> RawRun:
+        """Run one job frame; `timeout_s` (at most the limits' own) is its wall-clock limit."""
         if self.proc is None or self.proc.poll() is not None:
             self.spawn()
         if not self.ready:
             self.await_ready()
         oom_before = self.cg.oom_kills() if self.cg else 0
-        raw = self._exchange(frame)
+        limit = self.config.limits.timeout_s
+        raw = self._exchange(frame, limit if timeout_s is None else min(timeout_s, limit))
         if self.cg is not None and self.cg.oom_kills() > oom_before:
             raw.oom = True
         if raw.timed_out or raw.oversize:
@@ -261,7 +275,7 @@ class Slot:
             return False
         return True
 
-    def _exchange(self, frame: bytes) -> RawRun:
+    def _exchange(self, frame: bytes, timeout_s: float) -> RawRun:
         assert self.sock is not None
         limits = self.config.limits
         job_r, job_w = os.pipe()
@@ -278,7 +292,7 @@ class Slot:
         os.close(job_r)
         os.close(res_w)
         try:
-            self._pump(frame, job_w, res_r, t0 + limits.timeout_s, limits.output_mb << 20, raw)
+            self._pump(frame, job_w, res_r, t0 + timeout_s, limits.output_mb << 20, raw)
         finally:
             for fd in (job_w, res_r):
                 try:
@@ -291,50 +305,67 @@ class Slot:
     def _pump(
         self, frame: bytes, job_w: int, res_r: int, deadline: float, cap: int, raw: RawRun
     ) -> None:
-        assert self.sock is not None
         os.set_blocking(job_w, False)
         os.set_blocking(res_r, False)
         sel = selectors.DefaultSelector()
         sel.register(job_w, selectors.EVENT_WRITE)
         sel.register(res_r, selectors.EVENT_READ)
-        sel.register(self.sock, selectors.EVENT_READ)
-        pending, buf, res_open = memoryview(frame), bytearray(), True
+        sel.register(self.sock, selectors.EVENT_READ)  # type: ignore[arg-type]
+        buf = bytearray()
         try:
-            while raw.report is None or res_open:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raw.timed_out = True
-                    return
-                for key, _ in sel.select(left):
-                    if key.fd == job_w:
-                        try:
-                            pending = pending[os.write(job_w, pending[: 1 << 16]) :]
-                        except BlockingIOError:
-                            continue
-                        except BrokenPipeError:
-                            pending = pending[:0]
-                        if not pending:
-                            sel.unregister(job_w)  # closed once, by the caller
-                    elif key.fd == res_r:
-                        chunk = os.read(res_r, 1 << 20)
-                        if not chunk:
-                            sel.unregister(res_r)
-                            res_open = False
-                        buf += chunk
-                        if len(buf) > cap:
-                            raw.oversize = True
-                            return
-                    else:
-                        msg = self.sock.recv(4096)
-                        if not msg:
-                            raw.worker_died = True
-                            return
-                        try:
-                            raw.report = json.loads(msg)
-                        except ValueError:
-                            raw.worker_died = True
-                            return
-                        sel.unregister(self.sock)
-            raw.frame = bytes(buf) if buf else None
+            self._select(sel, memoryview(frame), (job_w, res_r), deadline, cap, raw, buf)
         finally:
             sel.close()
+            if buf and not raw.oversize:  # what came, also from a child that was stopped
+                raw.data = memoryview(buf).toreadonly()
+
+    def _select(
+        self,
+        sel: selectors.BaseSelector,
+        pending: memoryview,
+        fds: tuple[int, int],
+        deadline: float,
+        cap: int,
+        raw: RawRun,
+        buf: bytearray,
+    ) -> None:
+        """Write the job, read the result into `buf` and the worker's report, until both are
+        done or the deadline, the cap or the worker's death ends it."""
+        assert self.sock is not None
+        job_w, res_r = fds
+        res_open = True
+        while raw.report is None or res_open:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raw.timed_out = True
+                return
+            for key, _ in sel.select(left):
+                if key.fd == job_w:
+                    try:
+                        pending = pending[os.write(job_w, pending[: 1 << 16]) :]
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:
+                        pending = pending[:0]
+                    if not pending:
+                        sel.unregister(job_w)  # closed once, by the caller
+                elif key.fd == res_r:
+                    chunk = os.read(res_r, 1 << 20)
+                    if not chunk:
+                        sel.unregister(res_r)
+                        res_open = False
+                    buf += chunk
+                    if len(buf) > cap:
+                        raw.oversize = True
+                        return
+                else:
+                    msg = self.sock.recv(4096)
+                    if not msg:
+                        raw.worker_died = True
+                        return
+                    try:
+                        raw.report = json.loads(msg)
+                    except ValueError:
+                        raw.worker_died = True
+                        return
+                    sel.unregister(self.sock)

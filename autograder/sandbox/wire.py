@@ -8,8 +8,9 @@ where the header is UTF-8 JSON `{"meta": ..., "arrays": [[dtype, shape, offset, 
 and the payload holds the arrays' raw little-endian bytes back to back. `meta` refers to an array
 by its index. Decoding is strict: exact lengths, a dtype allow-list, non-negative integer shapes
 whose size matches `nbytes`, arrays that lie inside the payload without overlap, and JSON without
-NaN/Infinity constants. Arrays are read-only `np.frombuffer` views of the received bytes,
-never unpickled.
+NaN/Infinity constants, and caps on the header's size and the number of arrays checked before
+the header is parsed or any array is made. Arrays are read-only `np.frombuffer` views of the
+received bytes (never copied, never unpickled).
 
 This module imports only the standard library and numpy: the sandboxed worker loads it by path,
 outside the project's packages (which the child must not be able to import).
@@ -73,36 +74,58 @@ def encode_frame(meta: Any, arrays: list[np.ndarray]) -> bytes:
     return _PREFIX.pack(MAGIC, len(header), offset) + header + b"".join(chunks)
 
 
-def frame_length(prefix: bytes) -> int:
+def frame_length(prefix: bytes | memoryview) -> int:
     """Total frame length announced by the first 16 bytes (raises WireError if malformed)."""
     if len(prefix) < _PREFIX.size:
         raise WireError("truncated frame prefix")
-    magic, hlen, plen = _PREFIX.unpack(prefix[: _PREFIX.size])
+    magic, hlen, plen = _PREFIX.unpack(bytes(prefix[: _PREFIX.size]))
     if magic != MAGIC:
         raise WireError("bad frame magic")
     return int(_PREFIX.size + hlen + plen)
 
 
-def decode_frame(data: bytes, *, max_bytes: int) -> tuple[Any, list[np.ndarray]]:
-    """Parse one complete frame strictly; return (meta, arrays)."""
-    if len(data) > max_bytes:
-        raise WireError(f"frame of {len(data)} bytes exceeds the cap of {max_bytes}")
-    if frame_length(data) != len(data):
+def frame_sizes(data: bytes | memoryview) -> tuple[int, int]:
+    """(header length, payload length) announced by a frame's prefix."""
+    frame_length(data)
+    _, hlen, plen = _PREFIX.unpack(bytes(data[: _PREFIX.size]))
+    return int(hlen), int(plen)
+
+
+def decode_frame(
+    data: bytes | memoryview,
+    *,
+    max_bytes: int,
+    max_header: int | None = None,
+    max_arrays: int | None = None,
+) -> tuple[Any, list[np.ndarray]]:
+    """Parse one complete frame strictly; return (meta, arrays).
+
+    Every bound is checked before the work it bounds: the frame's size, the header's size
+    (`max_header`, before the JSON is parsed) and the number of arrays (`max_arrays`, before
+    any is made). Arrays are read-only views of `data`, which is never copied."""
+    view = memoryview(data).toreadonly()
+    if len(view) > max_bytes:
+        raise WireError(f"frame of {len(view)} bytes exceeds the cap of {max_bytes}")
+    if frame_length(view) != len(view):
         raise WireError("frame length does not match its prefix")
-    _, hlen, plen = _PREFIX.unpack(data[: _PREFIX.size])
+    hlen, plen = frame_sizes(view)
+    if max_header is not None and hlen > max_header:
+        raise WireError(f"frame header of {hlen} bytes exceeds the cap of {max_header}")
     start = _PREFIX.size
     try:
         header = json.loads(
-            data[start : start + hlen].decode("utf-8"), parse_constant=_reject_constant
+            bytes(view[start : start + hlen]).decode("utf-8"), parse_constant=_reject_constant
         )
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise WireError(f"bad frame header: {type(exc).__name__}") from None
     if not isinstance(header, dict) or set(header) != {"meta", "arrays"}:
         raise WireError("frame header must have exactly 'meta' and 'arrays'")
-    payload = bytes(memoryview(data)[start + hlen :]) if plen else b""
     table = header["arrays"]
     if not isinstance(table, list):
         raise WireError("'arrays' must be a list")
+    if max_arrays is not None and len(table) > max_arrays:
+        raise WireError(f"frame of {len(table)} arrays exceeds the cap of {max_arrays}")
+    payload = view[start + hlen :]
     arrays = [_decode_array(entry, payload, plen) for entry in table]
     _check_no_overlap(table, plen)
     return header["meta"], arrays
@@ -112,7 +135,7 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
-def _decode_array(entry: Any, payload: bytes, plen: int) -> np.ndarray:
+def _decode_array(entry: Any, payload: memoryview, plen: int) -> np.ndarray:
     if not (isinstance(entry, list) and len(entry) == 4):
         raise WireError("array entry must be [dtype, shape, offset, nbytes]")
     dtype, shape, offset, nbytes = entry

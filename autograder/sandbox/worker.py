@@ -1,26 +1,27 @@
 """The warm worker and the per-submission child. Runs inside the sandbox, never in the grader.
 
-The grader starts one worker per slot as `python -I -c BOOT` (see `bootstrap.py`): it imports
-numpy and torch once with one thread, runs no torch op, blocks the project's own packages, drops
-to the slot's user id where it was given one, and then serves jobs. For each job the grader sends
-the word "run" and two fresh pipe ends over the control socket (fd 3): the job's read end and the
-result's write end. The worker forks; the child reads the job itself (so the worker never holds a
-submission or its inputs in memory for a later child to find), limits itself, runs the student's
-source and program, writes one result frame and `_exit`s. The worker then kills every process the
-child left behind, wipes its scratch, and reports how the child ended.
+The grader starts one worker per slot as `python -I -c BOOT` (see `slot.py`): it imports numpy
+and torch once with one thread, runs no torch op, blocks the project's own packages, drops to
+the slot's user id where it was given one, leaves the grader's session keyring, and then serves
+jobs. For each job the grader sends the word "run" and two fresh pipe ends over the control
+socket (fd 3): the job's read end and the result's write end. The worker forks; the child gets
+fresh namespaces with a new /tmp and /dev/shm (`isolate`), reads the job itself (so the worker
+never holds a submission or its inputs in memory for a later child to find), limits itself,
+applies the integrity policy, runs the student's source and program, writes one result frame
+per case and a final one, and `_exit`s. The worker then kills every process the child left
+behind (where no fresh namespaces could be made, it also wipes what the child wrote) and reports
+how the child ended.
 
-This file imports only the standard library (plus numpy/torch at start-up); `wire` and `program`
-are handed in by the boot code, loaded by path from a private copy.
+This file imports only the standard library (plus numpy/torch at start-up); `wire`, `program`,
+`child` and `isolate` are handed in by the boot code, loaded by path from a private copy.
 """
 
 from __future__ import annotations
 
 import ctypes
-import errno
 import json
 import os
 import resource
-import shutil
 import signal
 import socket
 import sys
@@ -61,7 +62,7 @@ def _block_project(names: list[str]) -> None:
     sys.meta_path.insert(0, _Blocker(names))
 
 
-def main(wire: Any, program: Any, child: Any, cfg: dict[str, Any]) -> None:
+def main(wire: Any, program: Any, child: Any, isolate: Any, cfg: dict[str, Any]) -> None:
     """Worker start-up and job loop (never returns)."""
     ctl = socket.socket(fileno=cfg["ctl_fd"])
     import numpy  # noqa: F401 - warm import
@@ -82,7 +83,11 @@ def main(wire: Any, program: Any, child: Any, cfg: dict[str, Any]) -> None:
         os.setgid(uid)
         os.setuid(uid)
     _prctl(PR_SET_DUMPABLE, 0)
-    ctl.send(json.dumps({"ready": os.getpid(), "uid": os.getuid()}).encode())
+    isolate.new_session_keyring()  # never the grader's: keys there are possessed by children
+    fresh = bool(cfg["fresh_ns"]) and isolate.works(cfg["tmpfs_mb"], cfg["keep"])
+    cfg = dict(cfg, fresh_ns=fresh)
+    ctl.send(json.dumps({"ready": os.getpid(), "uid": os.getuid(), "fresh": fresh}).encode())
+    mods = (wire, program, child, isolate)
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(ctl, 64, 2)
@@ -90,13 +95,17 @@ def main(wire: Any, program: Any, child: Any, cfg: dict[str, Any]) -> None:
             os._exit(0)
         if msg != b"run" or len(fds) != 2:  # the grader closed the socket: stop
             os._exit(0)
-        ctl.send(json.dumps(_serve(ctl, (wire, program, child), cfg, fds[0], fds[1])).encode())
+        ctl.send(json.dumps(_serve(ctl, mods, cfg, fds[0], fds[1])).encode())
 
 
 def _serve(
-    ctl: socket.socket, mods: tuple[Any, Any, Any], cfg: dict[str, Any], job_fd: int, res_fd: int
+    ctl: socket.socket, mods: tuple[Any, ...], cfg: dict[str, Any], job_fd: int, res_fd: int
 ) -> dict[str, Any]:
-    scratch = tempfile.mkdtemp(prefix="run-", dir=cfg["scratch_root"])
+    """Run one child and clean up after it: with fresh namespaces nothing is left to wipe
+    (their /tmp, /dev/shm, IPC objects and keyrings die with the child's processes)."""
+    isolate = mods[3]
+    fresh = cfg["fresh_ns"]
+    scratch = "/tmp" if fresh else tempfile.mkdtemp(prefix="run-", dir=cfg["scratch_root"])
     t0 = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -120,7 +129,9 @@ def _serve(
         except OSError:
             pass
     _reap_descendants()
-    _wipe(cfg, scratch)
+    if not fresh:
+        isolate.remove_tree(scratch)
+        isolate.wipe_after(cfg["wipe"], cfg["keep"])
     return {
         "cleanup_s": time.monotonic() - t0 - elapsed,
         "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
@@ -183,35 +194,6 @@ def _reap_zombies() -> None:
             time.sleep(0.001)
 
 
-def _wipe(cfg: dict[str, Any], scratch: str) -> None:
-    """Remove everything the child could write (its scratch, the sandbox's /tmp and /dev/shm)."""
-    shutil.rmtree(scratch, ignore_errors=True)
-    for root in cfg["wipe"]:
-        _wipe_dir(root, cfg["keep"])
-
-
-def _wipe_dir(root: str, keep: list[str]) -> None:
-    """Empty `root`, except the read-only views in `keep` (the interpreter, a .venv under /tmp):
-    a folder on the way to one is emptied of everything else."""
-    try:
-        names = os.listdir(root)
-    except OSError:
-        return
-    for name in names:
-        path = os.path.join(root, name)
-        if path in keep:
-            continue
-        if any(k.startswith(path + os.sep) for k in keep):
-            _wipe_dir(path, keep)
-        elif os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-
-
 def _limit(cfg: dict[str, Any]) -> None:
     lim = cfg["limits"]
     mb = 1 << 20
@@ -259,40 +241,14 @@ def _limit_data(mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
-def _seccomp() -> None:
-    """Deny network sockets, tracing, exec, mounts and namespaces (EPERM), no new privileges."""
-    import pyseccomp as sc
-
-    f = sc.SyscallFilter(sc.ALLOW)
-    deny = sc.ERRNO(errno.EPERM)
-    for family in (socket.AF_INET, socket.AF_INET6, socket.AF_PACKET, socket.AF_NETLINK):
-        f.add_rule(deny, "socket", sc.Arg(0, sc.EQ, family))
-    for name in ("ptrace", "process_vm_readv", "process_vm_writev", "execve", "execveat"):
-        f.add_rule(deny, name)
-    for name in ("mount", "umount2", "unshare", "setns", "bpf", "pivot_root", "chroot"):
-        f.add_rule(deny, name)
-    for name in ("kexec_load", "init_module", "finit_module", "perf_event_open", "userfaultfd"):
-        f.add_rule(deny, name)
-    # CLONE_NEWUSER, NEWNS, NEWNET, NEWPID, NEWIPC, NEWUTS, NEWCGROUP: no new namespaces
-    for flag in (
-        0x10000000,
-        0x00020000,
-        0x40000000,
-        0x20000000,
-        0x08000000,
-        0x04000000,
-        0x02000000,
-    ):
-        f.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
-    f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")  # flags are behind a pointer: libc falls back
-    f.load()
-
-
 def _child(
-    mods: tuple[Any, Any, Any], cfg: dict[str, Any], job_fd: int, res_fd: int, scratch: str
+    mods: tuple[Any, ...], cfg: dict[str, Any], job_fd: int, res_fd: int, scratch: str
 ) -> None:
-    wire, program, child = mods
+    wire, program, child, isolate = mods
     os.setsid()
+    if cfg["fresh_ns"]:  # before anything else: the student's /tmp is a new one
+        isolate.fresh_namespaces(cfg["tmpfs_mb"], cfg["keep"])
+    isolate.new_session_keyring()
     os.chdir(scratch)
     null = os.open(os.devnull, os.O_RDWR)
     for target in (0, 1) if cfg.get("debug") else (0, 1, 2):
@@ -306,18 +262,22 @@ def _child(
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
-    if cfg["limits"].get("cuda"):  # CUDA starts here, before seccomp and any input
-        _cap_gpu_memory(torch, cfg["limits"]["gpu_memory_mb"])
-        _limit_data(cfg["limits"]["memory_mb"])
+    lim = cfg["limits"]
+    if lim.get("cuda"):  # CUDA starts here, before seccomp and any input
+        _cap_gpu_memory(torch, lim["gpu_memory_mb"])
+        _limit_data(lim["memory_mb"])
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     if cfg["seccomp"]:
-        _seccomp()
+        isolate.load_filter()
+    if not lim["allow_torch_optim"]:
+        child.forbid_torch_optim()
     frame = wire.read_frame(3, max_bytes=JOB_CAP)
     os.close(3)
     meta, arrays = wire.decode_frame(frame, max_bytes=JOB_CAP)
     del frame
-    cap = cfg["limits"]["output_mb"] << 20
-    out_meta, out_arrays = child.run_job(program, meta, arrays, cap_bytes=cap)
-    del meta, arrays
-    wire.write_all(4, wire.encode_frame(out_meta, out_arrays))
+
+    def emit(out_meta: Any, out_arrays: list[Any]) -> None:
+        wire.write_all(4, wire.encode_frame(out_meta, out_arrays))
+
+    child.run_job(program, meta, arrays, cap_bytes=lim["output_mb"] << 20, emit=emit)
     os._exit(0)

@@ -51,7 +51,14 @@ PLANTED = (
     "/dev/shm/answers",
     "/dev/shm/fill.bin",
     "/dev/shm/numpy.py",
+    "/tmp/alr-locked",
+    "/tmp/alr-note",
+    "/dev/shm/alr-note",
 )
+#: System V keys cc_plant_state.py creates its objects under
+IPC_KEYS = {"shm": 0x414C5211, "msg": 0x414C5212, "sem": 0x414C5213}
+#: a .py of one 200,000-term expression (generated: 400 kB)
+DEEP = "x = " + "+".join(["1"] * 200_000) + "\n\n\ndef ema(avg, x, beta):\n    return avg\n"
 
 pytestmark = [
     pytest.mark.slow,
@@ -100,7 +107,14 @@ def _listen() -> Listeners:
             continue  # taken by something else; the others still catch a scan
     assert tcp, "no free port to listen on in the scanned range"
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", tcp[0].getsockname()[1]))
+    for server in tcp:  # another run of this suite on the machine may hold some UDP ports
+        try:
+            udp.bind(("127.0.0.1", server.getsockname()[1]))
+            break
+        except OSError:
+            continue
+    else:
+        raise AssertionError("no free UDP port to listen on in the scanned range")
     unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     unix.bind(f"\0alr-redteam-{os.getpid()}")
     unix.listen()
@@ -128,6 +142,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
         shutil.copy(CORRECT, subs / name)
     huge = subs / "rb_huge.ipynb"  # over the grader's size cap: refused before parsing
     huge.write_text('{"cells": [], "x": "' + "A" * (9 << 20) + '"}')
+    (subs / "rb_deep_expression.py").write_text(DEEP)
     shutil.copy(CORRECT, tmp / "correct_a.py")
     before = set(tree(os.getpid()))
     listeners = _listen()
@@ -173,7 +188,10 @@ def test_each_hostile_submission_gets_its_verdict(batch: Batch, name: str) -> No
     spec = MANIFEST[name]
     result = batch.results[Path(name).stem]
     assert result["max_score"] > 0 and result["extra_data"]["sandbox"] == detect_level()
-    if spec["expect"] == "zero":
+    expect = spec["expect"]
+    if not detect_level().endswith("+seccomp"):
+        expect = spec.get("without_seccomp", expect)
+    if expect == "zero":
         about = set(spec.get("devices", result["extra_data"]["devices"]))
         tests = _value_tests(result)
         scored = [t["name"] for t in tests if t["extra_data"]["device"] in about and t["score"]]
@@ -182,7 +200,7 @@ def test_each_hostile_submission_gets_its_verdict(batch: Batch, name: str) -> No
         right = [t for t in others if t["tags"][1] in spec.get("elsewhere", [])]
         assert all(t["status"] == "passed" for t in right), [t["name"] for t in right]
     else:
-        functions = set(spec["expect"])
+        functions = set(expect)
         mine = [t for t in result["tests"] if t["tags"][1] in functions]
         assert mine and all(t["status"] == "passed" for t in mine), [
             (t["name"], t["output"]) for t in mine if t["status"] != "passed"
@@ -190,6 +208,24 @@ def test_each_hostile_submission_gets_its_verdict(batch: Batch, name: str) -> No
         assert all(t["score"] == 0 for t in _value_tests(result) if t["tags"][1] not in functions)
     if "message" in spec:
         assert spec["message"] in result["output"], result["output"]
+    if "test_message" in spec:
+        assert any(spec["test_message"] in t["output"] for t in result["tests"])
+
+
+def test_a_200000_term_expression_is_refused_in_one_line(batch: Batch) -> None:
+    """Is a .py whose one expression the parser cannot nest (RecursionError) scored zero with a
+    one-line reason, as its own result, the batch going on?"""
+    result = batch.results["rb_deep_expression"]
+    assert result["score"] == 0 and "could not be graded" in result["output"]
+    assert "RecursionError" in result["extra_data"]["error"]
+    assert "\n" not in result["extra_data"]["error"]
+
+
+def test_no_ipc_object_planted_in_a_slot_reaches_the_host(batch: Batch) -> None:
+    """Do the System V objects planted in the sandbox appear nowhere on the host?"""
+    for kind, key in IPC_KEYS.items():
+        rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+        assert all(int(row.split()[0]) != key for row in rows), kind
 
 
 def test_oversize_notebook_is_refused_without_breaking_the_batch(batch: Batch) -> None:
@@ -221,6 +257,7 @@ def test_no_file_appears_outside_the_grader_output(batch: Batch) -> None:
     """Is the output folder exactly one result and one feedback page per submission plus the
     summary and batch record, and did none of the files the corpus plants appear on the host?"""
     students = {Path(n).stem for n in MANIFEST} | {"correct_a", "correct_b", "rb_huge"}
+    students |= {"rb_deep_expression"}
     expected = {f"{s}.json" for s in students} | {f"feedback/{s}.html" for s in students}
     expected |= {"summary.csv", ".batch.json"}
     assert set(batch.out_files) == expected

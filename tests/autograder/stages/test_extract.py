@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+from dataclasses import replace
 
 import pytest
 
@@ -110,3 +112,101 @@ def test_an_nbformat3_notebook_keeps_its_functions():
     sub = read_submission(SUBMISSIONS / "notebooks" / "nbformat3.ipynb")
     ex = extract_source(sub.cells, NB)
     assert ex.defined == ("ema", "adam_first_moment") and "timeit" not in ex.source
+
+
+# ---- bounded work on student bytes ----
+
+GOOD = "def ema(avg, x, beta):\n    return beta * avg + (1 - beta) * x\n"
+
+
+@pytest.fixture
+def transforms(monkeypatch):
+    """Record the lines of IPython syntax each conversion is given, and check that the AST lock
+    is free while IPython runs."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from autograder import extract
+
+    seen: list[int] = []
+    original = TransformerManager.transform_cell
+
+    def transform_cell(self, source):
+        assert not extract._AST_LOCK.locked(), "IPython ran under the AST lock"
+        seen.append(sum(1 for line in source.splitlines() if line.lstrip().startswith("%")))
+        return original(self, source)
+
+    monkeypatch.setattr(TransformerManager, "transform_cell", transform_cell)
+    return seen
+
+
+def test_a_cell_of_500_magics_is_skipped_before_ipython_sees_it(transforms):
+    """Is a cell of 500 `%ls` lines (IPython itself gives up on it with RuntimeError) skipped
+    with a one-line reason without being converted, while the other cells still count?"""
+    cells = (Cell(0, "%ls\n" * 500), Cell(1, "%matplotlib inline\n" + GOOD))
+    ex = extract_source(cells, NB)
+    assert ex.defined == ("ema",) and transforms == [1]
+    assert any(n.startswith("cell 1 was skipped: it has 500 lines of IPython") for n in ex.notes)
+
+
+def test_a_notebook_full_of_magics_converts_only_a_bounded_amount(transforms):
+    """For a notebook of many cells of magics (the 1.3 MB notebook that held grading for 20
+    minutes), is IPython's work (lines x lines of IPython syntax) bounded per cell and in all,
+    the cells beyond it skipped with a reason?"""
+    from autograder.stages.extract import MAX_IPYTHON_WORK, MAX_IPYTHON_WORK_TOTAL
+
+    cells = tuple(Cell(i, "%ls\n" * 40 + "x = 1\n" * 400) for i in range(300))
+    too_big = Cell(300, "%ls\n" * 40 + "x = 1\n" * 1000)  # 40 x 1041 lines: over one cell's
+    ex = extract_source((too_big, *cells, Cell(301, GOOD)), NB)
+    assert 40 * 441 <= MAX_IPYTHON_WORK < 40 * 1041
+    assert len(transforms) == MAX_IPYTHON_WORK_TOTAL // (40 * 441) and ex.defined == ("ema",)
+    assert sum("was skipped" in n for n in ex.notes) == 301 - len(transforms)
+
+
+def test_whatever_ipython_raises_skips_only_that_cell(monkeypatch):
+    """When IPython's conversion raises on a cell, is that cell skipped with the reason?"""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    def boom(self, source):
+        raise RuntimeError("Input transformation still changing after 500 iterations")
+
+    monkeypatch.setattr(TransformerManager, "transform_cell", boom)
+    ex = extract_source((Cell(0, "!ls\n"), Cell(1, GOOD)), NB)
+    assert ex.defined == ("ema",)
+    assert "cell 1 was skipped: IPython could not convert it (RuntimeError: Input" in ex.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("x = " + "+".join(["1"] * 200_000) + "\n", "could not be parsed (RecursionError"),
+        ("x = " + "+".join(["1"] * 150) + "\n" + GOOD, "nested"),
+        ("x = 1\n" * 25_000 + GOOD, "lines"),
+    ],
+    ids=["200000-term expression", "150-deep expression", "25000 lines"],
+)
+def test_a_py_beyond_the_limits_is_the_students_error_in_one_line(source, reason, tmp_path):
+    """Is a .py file with a 200,000-term expression, too deep a nesting or too many lines the
+    student's error with a one-line reason, from the stage as from the function?"""
+    from autograder.stages.extract import extract_functions
+    from autograder.stages.load import load_submission
+    from tests.autograder.grading_helpers import context, course_plan
+
+    with pytest.raises(SubmissionError, match=re.escape(reason)) as err:
+        extract_source((Cell(None, source),), PY)
+    assert "\n" not in str(err.value)
+    path = tmp_path / "deep.py"
+    path.write_text(source)
+    ctx = load_submission(replace(context(course_plan(), tmp_path), path=path))
+    ctx = extract_functions(ctx)
+    assert ctx.error is not None and reason.split(" (")[0] in ctx.error
+
+
+def test_code_over_the_size_limit_is_refused_before_parsing(monkeypatch):
+    """Is code over the size limit refused before any parse or conversion?"""
+    import ast as ast_module
+
+    from autograder.stages.extract import MAX_CODE_CHARS
+
+    monkeypatch.setattr(ast_module, "parse", lambda *a, **k: pytest.fail("parsed"))
+    with pytest.raises(SubmissionError, match="characters long"):
+        extract_source((Cell(0, "x = 1\n" * (MAX_CODE_CHARS // 6 + 1)),), NB)
