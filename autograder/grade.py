@@ -43,7 +43,7 @@ from autograder.stages.pipeline import grade_submission
 from autograder.stages.write_result import module_results, publish
 from autograder.submissions import Collected, Entry, collect
 from course.secret import Inputs, grading_inputs
-from course.spec import ExerciseSpec
+from course.spec import Course, ExerciseSpec
 
 SUMMARY = "summary.csv"
 SUMMARY_FIELDS = (
@@ -180,10 +180,10 @@ class _Writer:
             return self._ranks.get(cell) == entry.rank
 
 
-def _course_exercises() -> list[ExerciseSpec]:
+def _course() -> Course:
     from course.load import load_course
 
-    return [ex for module in load_course().modules for ex in module.exercises]
+    return load_course()
 
 
 def _failed(ctx: Context, exc: BaseException) -> Context:
@@ -252,12 +252,13 @@ def grade_batch(
     level, interrupted = "L0", False
     writer = _Writer(out_dir)
     if todo:
-        specs = _course_exercises() if exercises is None else exercises
+        course = _course()
+        specs = [e for m in course.modules for e in m.exercises] if exercises is None else exercises
         plan = build_plan(specs, seed=inputs.seed, devices=devices)  # config errors first
         n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
         with Sandbox(
             workers=n_workers,
-            limits=Limits(timeout_s=timeout),
+            limits=Limits(timeout_s=timeout, allow_torch_optim=course.allow_torch_optim),
             min_level=min_sandbox,
             cuda="cuda" in devices,
         ) as sandbox:

@@ -43,6 +43,7 @@ from course.spec import (
 )
 
 MODULES_DIR = Path(__file__).parent / "modules"
+COURSE_FILE = "course.yaml"
 
 _TOP = {
     "id": True,
@@ -134,7 +135,10 @@ def _load(modules_dir: Path | None) -> tuple[Course, list[CourseFileError]]:
     modules: dict[str, ModuleSpec] = {}
     if not directory.is_dir():
         raise CourseFileError(display_path(directory), "", "not a directory of module files")
+    settings = _settings(directory / COURSE_FILE, errors)
     for path in sorted(directory.glob("*.yaml")):
+        if path.name == COURSE_FILE:
+            continue
         module, problems = load_module(path)
         errors += problems
         if module is not None:
@@ -147,7 +151,27 @@ def _load(modules_dir: Path | None) -> tuple[Course, list[CourseFileError]]:
                 )
             )
     ordered = tuple(modules[m] for m in MODULE_IDS if m in modules)
-    return Course(ordered), errors
+    return Course(ordered, **settings), errors
+
+
+def _settings(path: Path, errors: list[CourseFileError]) -> dict[str, Any]:
+    """The course's settings from course.yaml (defaults when there is none)."""
+    if not path.exists():
+        return {}
+    try:
+        data = parse_yaml(path)
+    except CourseFileError as exc:
+        errors.append(exc)
+        return {}
+    r = Reader(display_path(path))
+    top = r.mapping(data, "", {"grading": False}) or {}
+    grading = r.mapping(top.get("grading", {}), "grading", {"allow_torch_optim": False}) or {}
+    allow = grading.get("allow_torch_optim", False)
+    if not isinstance(allow, bool):
+        r.error("grading.allow_torch_optim", f"expected true or false, got {allow!r}")
+        allow = False
+    errors += r.errors
+    return {"allow_torch_optim": allow}
 
 
 def _module(r: Reader, data: Any, stem: str) -> ModuleSpec | None:

@@ -175,9 +175,11 @@ class ModuleSpec:
 
 @dataclass(frozen=True)
 class Course:
-    """Every module, ordered by id."""
+    """Every module, ordered by id, and the course's settings (course.yaml): whether graded
+    functions may use torch.optim."""
 
     modules: tuple[ModuleSpec, ...]
+    allow_torch_optim: bool = False
 
     def module(self, module_id: str) -> ModuleSpec:
         for m in self.modules:

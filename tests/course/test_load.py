@@ -253,3 +253,19 @@ def test_alr_validate_exit_codes(modules_copy: Path) -> None:
     bad = runner.invoke(main, ["validate", "--modules", str(modules_copy)])
     assert bad.exit_code == 1
     assert "exercises[1].points: expected a number, got 'two'" in bad.output
+
+
+def test_course_settings_switch_the_torch_optim_policy(tmp_path: Path) -> None:
+    """Does course.yaml decide whether graded functions may use torch.optim (off by default),
+    and is a wrong value an error naming the file and key?"""
+    assert load_course().allow_torch_optim is False
+    copy = tmp_path / "modules"
+    shutil.copytree(MODULES_DIR, copy)
+    (copy / "course.yaml").write_text("grading:\n  allow_torch_optim: true\n")
+    assert load_course(copy).allow_torch_optim is True
+    (copy / "course.yaml").write_text("grading:\n  allow_torch_optim: sometimes\n")
+    errors = validate_course(copy)
+    assert [str(e) for e in errors] == [
+        f"{copy / 'course.yaml'}: grading.allow_torch_optim: expected true or false, "
+        "got 'sometimes'"
+    ]
