@@ -149,7 +149,11 @@ def _ensure_submissions(gb: Gradebook, scores: Sequence[CellScore]) -> None:
         try:
             gb.find_submission(assignment, student)
         except MissingEntry:
-            gb.add_submission(assignment, student)
+            # nbgrader builds the submission's notebooks and grades before adding it to the
+            # session; an autoflush in between (a lazy load) would flush the half-built object
+            # and make SQLAlchemy warn "not in session, add operation ... will not proceed".
+            with gb.db.no_autoflush:
+                gb.add_submission(assignment, student)
 
 
 def _points(score: CellScore, points: float) -> float:

@@ -7,15 +7,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
+from nbgrader.api import Gradebook
 
+from alr.contract import MODULE_FUNCTIONS
 from autograder.export.gradesheet import module_titles
+from autograder.export.nbgrader_db import nbgrader_name
 from cli import main
 from tests.autograder.export.conftest import (
     CANVAS_ROSTER,
     EMAIL_ROSTER,
+    GRADED,
     LTI_USERS,
     class_dir,
 )
@@ -124,6 +131,38 @@ def test_token_without_line_item_is_refused(class_dir: Path, tmp_path: Path) -> 
     result = _alr("export", "lti", class_dir, "--out", tmp_path, "--token", "t")
     assert result.exit_code == 1
     assert "--token given without --lineitem" in result.stderr
+
+
+def _gradebook(path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A gradebook with the class's assignments, made through nbgrader's own API (which runs
+    `alembic` from PATH: the environment's bin first)."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    url = f"sqlite:///{path}"
+    with Gradebook(url, course_id="alr") as gb:
+        for module in ("3.1", "4.1", "4.3"):
+            name = nbgrader_name(module)
+            gb.add_assignment(name)
+            gb.add_notebook(name, name)
+            for function in MODULE_FUNCTIONS[module]:
+                gb.add_grade_cell(f"test_{function}", name, name, max_score=2, cell_type="code")
+    return url
+
+
+@pytest.mark.filterwarnings("error")
+def test_nbgrader_export_runs_without_warnings(
+    class_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every warning is an error here: the export writes the gradebook without one."""
+    url = _gradebook(tmp_path / "gradebook.db", monkeypatch)
+    result = _alr("export", "nbgrader", class_dir, "--db", url, "--course", "alr")
+    assert result.exit_code == 0, result.output
+    cells = sum(len(functions) for functions in GRADED.values()) + 2  # + 2 skill-check totals
+    assert result.stdout.splitlines() == [
+        f"wrote {cells} cell score(s) of 3 student(s) to {url}",
+        BLANKS + "4 cell(s): bob (4.3); carol (4.1, 4.3, skill-checks)",
+    ]
+    assert result.stderr.startswith(PROBLEM)
+    assert "Warning" not in result.output
 
 
 def test_nbgrader_export_without_a_gradebook_says_how_to_make_one(

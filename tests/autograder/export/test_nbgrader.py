@@ -23,7 +23,7 @@ from autograder.export.quiz_scores import load_quiz_totals
 
 from .conftest import GRADED
 
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("error")]
 POINTS = 2
 MODULES = ("3.1", "4.1", "4.3")
 
