@@ -10,7 +10,8 @@ text, are guarded against spreadsheet formulas.
 
 A result is matched to a roster row by its Canvas user id (`extra_data.user_id`, from Canvas's
 submission download) when it has one, else by the student id against ID, SIS User ID, SIS Login
-ID. Scores keep full precision (Canvas stores them as given); a blank cell is no grade.
+ID. Scores keep full precision (Canvas stores them as given), points possible 4 decimals; a
+blank cell is no grade.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ IDENTITY_COLUMNS = {
     "SIS User ID": IdKind.SIS_ID,
     "SIS Login ID": IdKind.SIS_ID,
 }
+#: "Points Possible" sets each assignment's points in Canvas: the column maximum to 4 decimals
+#: (finer digits would only be the float noise of summing per-test shares).
+POINTS_PLACES = 4
 _TITLED_ID = re.compile(r"\A(.*)\s\((\d+)\)\Z", re.DOTALL)
 _SKIP_ROWS = ("Points Possible", "Muted", "Manual Posting")
 
@@ -162,7 +166,14 @@ def render_canvas(
     by_entry = {id(entry): student for student, entry in matched.items()}
     rows: list[list[str]] = [
         [*INFO_COLUMNS, *(_column_header(c, roster.assignment_ids) for c in sheet.columns)],
-        ["Points Possible", "", "", "", "", *(number(c.max_score) for c in sheet.columns)],
+        [
+            "Points Possible",
+            "",
+            "",
+            "",
+            "",
+            *(number(c.max_score, POINTS_PLACES) for c in sheet.columns),
+        ],
     ]
     written: list[str] = []
     missing: list[str] = []

@@ -12,7 +12,8 @@ one is left as it is). Skill-check totals go to an assignment `skill-checks` (no
 `skill-checks`, one grade cell `skill_checks` worth the skill-check column's maximum), which this
 export creates since the course has no notebook for it. Everything is checked before anything is
 written: each module's assignment, notebook and test cells must exist (created by `nbgrader
-generate_assignment`) and each cell's points must equal the function's maximum in the results.
+generate_assignment`) and each cell's points must equal the function's maximum in the results
+(to POINTS_TOLERANCE).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from autograder.export.gradesheet import ExportReport, grade_sheet
 from autograder.export.quiz_scores import QuizTotal
 
 QUIZ_ASSIGNMENT = "skill-checks"
+#: A cell's points and the function's maximum in the results agree to this: a grader that writes
+#: each test's points to 6 decimals (2/12 as 0.166667) sums a function's maximum to within 1e-5.
+POINTS_TOLERANCE = 1e-3
 QUIZ_CELL = "skill_checks"
 
 
@@ -119,10 +123,10 @@ def _check_cells(gb: Gradebook, url: str, scores: Sequence[CellScore]) -> None:
                 f"{url}: {score.assignment}.ipynb has no grade cell {score.cell!r} (graded in"
                 f" {score.source}); regenerate the assignment from the current course"
             )
-        if not math.isclose(points, score.max_score, rel_tol=1e-6, abs_tol=1e-6):
+        if not math.isclose(points, score.max_score, rel_tol=1e-6, abs_tol=POINTS_TOLERANCE):
             raise ExportError(
                 f"{url}: cell {score.cell!r} of {score.assignment} is worth {points:g} points but"
-                f" {score.source} grades it out of {score.max_score:g}; regenerate the"
+                f" {score.source} grades it out of {score.max_score:.6g}; regenerate the"
                 " assignment or regrade with the same course version"
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from pathlib import Path
 
@@ -78,6 +79,14 @@ def test_canvas_csv_follows_the_importer_rules(sheet: GradeSheet, tmp_path: Path
     for row in _rows(text)[1:]:
         for grade in row[5:]:
             assert grade == "" or (float(grade) >= 0 and "e" not in grade.lower())
+
+
+def test_points_possible_is_the_maximum_to_four_decimals(sheet: GradeSheet, tmp_path: Path):
+    """Points Possible sets the assignment's points in Canvas: no float noise from summing
+    per-test shares (10.000001000000001 from shares written to 6 places); grades keep theirs."""
+    noisy = (dataclasses.replace(sheet.columns[0], max_score=10.000001000000001),)
+    text, _ = _export(dataclasses.replace(sheet, columns=noisy), tmp_path)
+    assert _rows(text)[1][5:] == ["10"]
 
 
 def test_user_id_of_the_results_matches_first(sheet: GradeSheet, tmp_path: Path) -> None:
