@@ -1,7 +1,13 @@
-"""`alr export TARGET ...`: a thin click layer over the export functions of this package."""
+"""`alr export TARGET ...`: a thin click layer over the export functions of this package.
+
+Every grade export prints what it wrote, the cells it left blank (modules not submitted), the
+submissions that earned no grade (problems), and the graded students it could not place (a
+warning; an error with --strict).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +20,20 @@ if TYPE_CHECKING:
     from autograder.export.gradesheet import ExportReport, GradeSheet
 
 _RESULTS = click.argument(
-    "results", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+    "results",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+_ONLY = click.option(
+    "--only",
+    multiple=True,
+    help="Only this column: a module id or 'skill-checks' (repeatable).",
+)
+_STRICT = click.option(
+    "--strict",
+    is_flag=True,
+    help="Graded students missing from the roster are an error (nothing is written).",
 )
 
 
@@ -23,34 +42,35 @@ def export() -> None:
     """Export grades and quizzes to Gradescope, Canvas, Moodle, LTI, nbgrader, QTI, Moodle XML."""
 
 
-_ONLY = click.option(
-    "--only",
-    multiple=True,
-    help="Only this column: a module id or 'skill-checks' (repeatable).",
-)
+def _sheet(results: Sequence[Path], only: Sequence[str]) -> GradeSheet:
+    from autograder.export.gradesheet import read_sheet
+
+    return read_sheet(results, only=only or None)
 
 
-def _sheet(results: tuple[Path, ...], only: tuple[str, ...]) -> GradeSheet:
-    from autograder.export.gradesheet import blank_cells, grade_sheet
-    from autograder.export.quiz_scores import load_quiz_totals
-    from autograder.export.results import load_results
+def blank_lines(blanks: Sequence[tuple[str, str]]) -> str:
+    """ "bob (4.3); carol (4.1, skill-checks)": the blank cells grouped by student."""
+    by_student: dict[str, list[str]] = {}
+    for student, key in blanks:
+        by_student.setdefault(student, []).append(key)
+    return "; ".join(f"{s} ({', '.join(keys)})" for s, keys in by_student.items())
 
-    sheet = grade_sheet(load_results(results), load_quiz_totals(results), only=only or None)
-    blanks = blank_cells(sheet)
-    if blanks:
+
+def echo_report(report: ExportReport, what: str) -> None:
+    """What an export wrote, left blank, could not grade and could not place."""
+    if report.blanks:
         click.echo(
-            f"note: {blanks} blank cell(s) for items a student was not graded on; an LMS may"
-            " read a blank as 'no grade' and clear one entered by hand (use --only to export"
-            " the graded columns alone)",
+            f"blank, not submitted (left empty, not 0): {len(report.blanks)} cell(s): "
+            + blank_lines(report.blanks)
+        )
+    for problem in report.problems:
+        click.echo(f"problem, no grade: {problem}", err=True)
+    if report.unmatched:
+        click.echo(
+            f"warning: {len(report.unmatched)} graded student(s) NOT exported, no {what}: "
+            f"{', '.join(report.unmatched)} (--strict makes this an error)",
             err=True,
         )
-    return sheet
-
-
-def _echo_report(report: ExportReport, what: str) -> None:
-    click.echo(f"wrote {report.path}: {len(report.students)} student(s)")
-    if report.unmatched:
-        click.echo(f"NOT written, no {what}: {', '.join(report.unmatched)}", err=True)
     if report.missing:
         click.echo(f"in the roster without results: {'; '.join(report.missing)}", err=True)
 
@@ -58,50 +78,62 @@ def _echo_report(report: ExportReport, what: str) -> None:
 @export.command("canvas")
 @_RESULTS
 @_ONLY
+@_STRICT
 @click.option(
     "--roster",
     required=True,
-    type=click.Path(exists=True, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Canvas gradebook export (CSV) listing the students.",
 )
 @click.option(
     "--out", default=Path("canvas-grades.csv"), type=click.Path(path_type=Path), show_default=True
 )
-def canvas(results: tuple[Path, ...], only: tuple[str, ...], roster: Path, out: Path) -> None:
-    """Canvas gradebook import CSV from RESULTS (result files or folders)."""
+def canvas(
+    results: tuple[Path, ...], only: tuple[str, ...], strict: bool, roster: Path, out: Path
+) -> None:
+    """Canvas gradebook import CSV from RESULTS (results folders of `alr grade`)."""
     from autograder.export.canvas import export_canvas
 
-    _echo_report(export_canvas(sheet=_sheet(results, only), roster=roster, out=out), "roster row")
+    report = export_canvas(sheet=_sheet(results, only), roster=roster, out=out, strict=strict)
+    click.echo(f"wrote {report.path}: {len(report.students)} student(s)")
+    echo_report(report, "row in the roster")
 
 
 @export.command("moodle")
 @_RESULTS
 @_ONLY
+@_STRICT
 @click.option(
     "--roster",
-    type=click.Path(exists=True, path_type=Path),
-    help="CSV with columns student,email (default: student ids are emails).",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with columns student,email (default: the results' emails, or ids that are emails).",
 )
 @click.option(
     "--out", default=Path("moodle-grades.csv"), type=click.Path(path_type=Path), show_default=True
 )
 def moodle(
-    results: tuple[Path, ...], only: tuple[str, ...], roster: Path | None, out: Path
+    results: tuple[Path, ...],
+    only: tuple[str, ...],
+    strict: bool,
+    roster: Path | None,
+    out: Path,
 ) -> None:
     """Moodle grade import CSV (map 'email' to the user's email address when importing)."""
     from autograder.export.moodle import export_moodle
 
-    _echo_report(
-        export_moodle(sheet=_sheet(results, only), out=out, roster=roster), "email address"
-    )
+    report = export_moodle(sheet=_sheet(results, only), out=out, roster=roster, strict=strict)
+    click.echo(f"wrote {report.path}: {len(report.students)} student(s)")
+    echo_report(report, "email address")
 
 
 @export.command("lti")
 @_RESULTS
-@click.option("--module", help="Score one module only (e.g. 3.1).")
+@_ONLY
+@_STRICT
+@click.option("--module", help="Score one module only (e.g. 3.1; the same as --only 3.1).")
 @click.option(
     "--users",
-    type=click.Path(exists=True, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CSV with columns student,lti_user_id (default: the student id).",
 )
 @click.option(
@@ -116,6 +148,8 @@ def moodle(
 )
 def lti(
     results: tuple[Path, ...],
+    only: tuple[str, ...],
+    strict: bool,
     module: str | None,
     users: Path | None,
     out: Path,
@@ -125,26 +159,20 @@ def lti(
 ) -> None:
     """LTI 1.3 AGS score JSON per student, written to OUT and optionally posted."""
     from autograder.export.files import read_student_map
-    from autograder.export.lti import (
-        post_scores,
-        render_scores,
-        unmapped_students,
-        write_scores,
-    )
-    from autograder.export.results import load_results
+    from autograder.export.lti import post_scores, render_scores, write_scores
 
     source = click.get_current_context().get_parameter_source("token")
     if token and not lineitem and source is click.core.ParameterSource.COMMANDLINE:
         raise ExportError("--token given without --lineitem: say where to post the scores")
     moment = timestamp.replace(tzinfo=UTC) if timestamp else datetime.now(UTC)
     user_ids = read_student_map(users, "lti_user_id") if users else None
-    graded = load_results(results)
-    scores = render_scores(graded, timestamp=moment, module=module, user_ids=user_ids)
+    sheet = _sheet(results, (*only, module) if module else only)
+    scores, report = render_scores(
+        sheet, timestamp=moment, user_ids=user_ids, strict=strict, where=users
+    )
     paths = write_scores(scores, out)
     click.echo(f"wrote {len(paths)} score file(s) to {out}")
-    unmapped = unmapped_students(graded, user_ids) if user_ids is not None else ()
-    if unmapped:
-        click.echo(f"NOT written, no LTI user id: {', '.join(unmapped)}", err=True)
+    echo_report(report, "LTI user id")
     if lineitem:
         posted = post_scores(scores, lineitem=lineitem, token=token or "")
         click.echo(f"posted {posted} score(s) to {lineitem}")
@@ -158,12 +186,15 @@ def lti(
 )
 def nbgrader(results: tuple[Path, ...], db: str, course_id: str) -> None:
     """Write grades into an nbgrader gradebook (then use nbgrader export / formgrader)."""
+    from alr.results import read_results
     from autograder.export.nbgrader_db import export_nbgrader
-    from autograder.export.results import load_results
+    from autograder.export.quiz_scores import load_quiz_totals
 
-    written = export_nbgrader(results=load_results(results), db=db, course_id=course_id)
-    students = len({s.student for s in written})
-    click.echo(f"wrote {len(written)} cell score(s) of {students} student(s) to {db}")
+    written, report = export_nbgrader(
+        results=read_results(results), quizzes=load_quiz_totals(results), db=db, course_id=course_id
+    )
+    click.echo(f"wrote {len(written)} cell score(s) of {len(report.students)} student(s) to {db}")
+    echo_report(report, "")
 
 
 @export.command("gradescope")

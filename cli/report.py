@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from cli.export import blank_lines
+
 
 @click.command()
 @click.argument("results_dir", type=click.Path(path_type=Path))
@@ -25,3 +27,10 @@ def report(results_dir: Path, out: Path | None) -> None:
         f"attention, {written.misconceptions} misconceptions named, "
         f"{written.quiz_questions} skill-check questions)"
     )
+    if written.blanks:
+        click.echo(
+            f"blank, not submitted (left out, not 0): {len(written.blanks)} cell(s): "
+            + blank_lines(written.blanks)
+        )
+    for problem in written.problems:
+        click.echo(f"problem, no grade: {problem}", err=True)

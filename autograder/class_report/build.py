@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from alr.errors import AlrError
 from alr.fileio import write_atomic
+from alr.results import result_path
 from autograder.class_report import page, plots
-from autograder.class_report.load import ReportError, StudentResult, read_results
+from autograder.class_report.load import ClassResults, ReportError, read_class
 from autograder.class_report.quizstats import (
     SkillChecks,
     queues_section,
@@ -19,6 +20,7 @@ from autograder.class_report.quizstats import (
     skill_checks_section,
 )
 from autograder.class_report.stats import attention, result_stats
+from course.load import load_course
 
 REPORT_NAME = "report.html"
 MISCONCEPTIONS_PER_FUNCTION = 3
@@ -33,36 +35,42 @@ class Report:
     attention: int
     misconceptions: int
     quiz_questions: int
+    blanks: tuple[tuple[str, str], ...] = ()  # (student, module) not submitted
+    problems: tuple[str, ...] = ()  # "student: submission: error" of unscoped results
 
 
 def module_titles() -> dict[str, str]:
     """Module id -> section title from the course files (empty if they cannot be loaded)."""
     try:
-        from course.load import load_course
-
         return {m.id: m.title for m in load_course().modules}
-    except Exception:  # the report stays useful without titles
+    except AlrError:  # the report stays useful without titles
         return {}
 
 
-def _links(
-    students: Sequence[StudentResult], results_dir: Path, out: Path
-) -> dict[str, str | None]:
-    links: dict[str, str | None] = {}
-    for s in students:
-        target = results_dir / "feedback" / f"{s.path.stem}.html"
+def _links(found: ClassResults, out: Path) -> page.Links:
+    """(student, module) -> the feedback page beside the result, relative to the report."""
+    links: page.Links = {}
+    for student, module in found.results.cells:
+        target = result_path(found.results.root, student, module).with_suffix(".html")
         rel = os.path.relpath(target, out.parent) if target.is_file() else None
-        links[s.student] = quote(Path(rel).as_posix()) if rel else None
+        links[(student, module)] = quote(Path(rel).as_posix()) if rel else None
     return links
+
+
+def _problems(found: ClassResults) -> tuple[str, ...]:
+    return tuple(
+        f"{u.student}: {u.submission or 'a submission'}: {u.error or ''}"
+        for u in found.results.unscoped
+    )
 
 
 def render(results_dir: Path, out_file: Path) -> tuple[str, Report]:
     """The report's HTML for `results_dir`, with feedback links relative to `out_file`."""
-    students = read_results(results_dir)
+    found = read_class(results_dir)
+    students = found.students
     stats = result_stats(students)
     checks: SkillChecks = read_skill_checks(results_dir)
     flagged = attention(students, quiz_reasons(checks, [s.student for s in students]))
-    links = _links(students, results_dir, out_file)
     body = "".join(
         [
             page.header(stats, len(flagged)),
@@ -75,13 +83,20 @@ def render(results_dir: Path, out_file: Path) -> tuple[str, Report]:
             ),
             skill_checks_section(checks),
             queues_section(checks),
-            page.attention_section(flagged, links),
-            page.students_section(stats, links),
+            page.attention_section(flagged),
+            page.not_graded_section(students),
+            page.students_section(stats, _links(found, out_file)),
             page.footer(stats),
         ]
     )
     report = Report(
-        out_file, len(students), len(flagged), len(stats.misconceptions), len(checks.questions)
+        path=out_file,
+        students=len(students),
+        attention=len(flagged),
+        misconceptions=len(stats.misconceptions),
+        quiz_questions=len(checks.questions),
+        blanks=found.results.blanks(),
+        problems=_problems(found),
     )
     return page.page(body), report
 

@@ -2,7 +2,8 @@
 
 Every string that comes from a result, quiz or queue file (student ids, test output, hints) goes
 through `esc` (HTML-escaped, quotes included); links to feedback pages are relative and
-percent-encoded.
+percent-encoded. Scores are shown rounded to 2 decimals (`alr.results.shown`), shares as whole
+percentages.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
+from alr.results import shown
+from autograder.class_report.load import StudentRow
 from autograder.class_report.stats import Attention, Distribution, Misconception, ResultStats
+
+#: (student, module) -> relative link to that result's feedback page (None: no page).
+Links = dict[tuple[str, str], str | None]
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1f}
@@ -129,11 +135,12 @@ def misconceptions_section(items: Sequence[Misconception], svg: str, per_functio
     )
 
 
-def feedback_link(student: str, href: str | None) -> str:
-    return f'<a href="{esc(href)}">{esc(student)}</a>' if href else esc(student)
+def feedback_link(text: str, href: str | None) -> str:
+    """`text` (already escaped) as a link to a feedback page, when there is one."""
+    return f'<a href="{esc(href)}">{text}</a>' if href else text
 
 
-def attention_section(items: Sequence[Attention], links: dict[str, str | None]) -> str:
+def attention_section(items: Sequence[Attention]) -> str:
     if not items:
         return (
             '<section id="attention"><h2>Students who need attention</h2>'
@@ -142,41 +149,77 @@ def attention_section(items: Sequence[Attention], links: dict[str, str | None]) 
         )
     rows = [
         [
-            feedback_link(a.student, links.get(a.student)),
-            f"#{pct(a.fraction)}",
+            esc(a.student),
+            "#–" if a.fraction is None else f"#{pct(a.fraction)}",
             "<br>".join(esc(r) for r in a.reasons),
         ]
         for a in items
     ]
     return (
         '<section id="attention"><h2>Students who need attention</h2>'
-        f"<p>{len(items)} student(s), most reasons first; names link to their feedback page.</p>"
+        f"<p>{len(items)} student(s), most reasons first; their modules link to the feedback "
+        'pages under <a href="#students">All students</a>.</p>'
         + table(["student", "score", "reasons"], rows)
         + "</section>"
     )
 
 
-def students_section(stats: ResultStats, links: dict[str, str | None]) -> str:
+def not_graded_section(students: Sequence[StudentRow]) -> str:
+    """The blank cells (modules not submitted) and the submissions that earned no grade."""
+    blank = [s for s in students if s.blank]
+    cells = sum(len(s.blank) for s in blank)
+    problems = [(s.student, u) for s in students for u in s.unscoped]
+    parts = [
+        '<section id="not-graded"><h2>Not submitted, not graded</h2>',
+        f"<p>{cells} blank cell(s): a module a student did not submit is left out of every "
+        "score on this page (never counted as 0).</p>",
+    ]
+    if blank:
+        rows = [
+            [esc(s.student), ", ".join(f"<code>{esc(m)}</code>" for m in s.blank)] for s in blank
+        ]
+        parts.append(table(["student", "modules not submitted"], rows))
+    parts.append(
+        f"<p>{len(problems)} submission(s) that no module could be given: no grade, "
+        "each with what to do.</p>"
+    )
+    if problems:
+        rows = [
+            [esc(student), f"<code>{esc(u.submission)}</code>", esc(u.error or "")]
+            for student, u in problems
+        ]
+        parts.append(table(["student", "submission", "problem"], rows))
+    return "".join(parts) + "</section>"
+
+
+def _module_cell(result_score: float, result_max: float, href: str | None) -> str:
+    f = result_score / result_max if result_max else 0.0
+    return f'#<span class="{band(f)}">{feedback_link(pct(f), href)}</span>'
+
+
+def students_section(stats: ResultStats, links: Links) -> str:
     modules = [d.key for d in stats.modules]
     rows = []
     for s in stats.students:
-        per: dict[str, list[float]] = {}
-        for t in s.tests:
-            acc = per.setdefault(t.module, [0.0, 0.0])
-            acc[0] += t.score
-            acc[1] += t.max_score
-        cells = [feedback_link(s.student, links.get(s.student)), f"#{pct(s.fraction)}"]
+        graded = {r.module: r for r in s.results}
+        total = (
+            f"#{shown(s.score)}/{shown(s.max_score)} ({pct(s.fraction)})"
+            if s.results
+            else '#<span class="muted">–</span>'
+        )
+        cells = [esc(s.student), total]
         for m in modules:
-            if m in per and per[m][1]:
-                f = per[m][0] / per[m][1]
-                cells.append(f'#<span class="{band(f)}">{pct(f)}</span>')
+            r = graded.get(m)
+            if r is None:
+                cells.append('#<span class="muted" title="not submitted">–</span>')
             else:
-                cells.append('#<span class="muted">–</span>')
+                cells.append(_module_cell(r.score, r.max_score, links.get((s.student, m))))
         rows.append(cells)
-    head = ["student", "total", *(f"<code>{esc(m)}</code>" for m in modules)]
+    head = ["student", "points", *(f"<code>{esc(m)}</code>" for m in modules)]
     return (
         '<section id="students"><h2>All students</h2>'
-        "<p>Share of the points of each module; – means not graded.</p>"
+        "<p>Points over the modules each student submitted, and the share of each module's "
+        "points (linked to the feedback page); – means not submitted.</p>"
         + table(head, rows, "students")
         + "</section>"
     )
@@ -188,22 +231,25 @@ def counts_text(counts: Sequence[tuple[str, int]]) -> str:
 
 def header(stats: ResultStats, n_attention: int) -> str:
     total = stats.totals
+    blank = sum(len(s.blank) for s in stats.students)
     cards = [
         ("students", str(len(stats.students))),
         ("mean score", pct(total.mean)),
         ("median score", pct(total.median)),
         ("need attention", str(n_attention)),
         ("misconceptions named", str(len(stats.misconceptions))),
+        ("blank cells", str(blank)),
     ]
+    files = sum(n for _, n in stats.grader_versions)
     return (
         "<header><h1>Class report</h1>"
-        f"<p>{len(stats.students)} graded submissions · grader version "
+        f"<p>{len(stats.students)} students, {files} result files · grader version "
         f"{counts_text(stats.grader_versions)} · sandbox level {counts_text(stats.sandboxes)}"
         "</p></header><main>"
         '<nav><a href="#modules">Modules</a><a href="#functions">Functions</a>'
         '<a href="#misconceptions">Misconceptions</a><a href="#skill-checks">Skill checks</a>'
         '<a href="#queues">Queues</a><a href="#attention">Attention</a>'
-        '<a href="#students">All students</a></nav>'
+        '<a href="#not-graded">Not graded</a><a href="#students">All students</a></nav>'
         '<section id="overview"><div class="cards">'
         + "".join(f'<div class="card"><b>{esc(v)}</b>{esc(k)}</div>' for k, v in cards)
         + "</div></section>"
@@ -214,7 +260,7 @@ def footer(stats: ResultStats) -> str:
     return (
         '<footer id="provenance">Graded by the adaptive-lr-course grader, version '
         f"{counts_text(stats.grader_versions)}; sandbox level {counts_text(stats.sandboxes)}; "
-        f"devices {counts_text(stats.devices)}. Counts in brackets are submissions. "
+        f"devices {counts_text(stats.devices)}. Counts in brackets are result files. "
         "Sandbox levels: L0 separate process with limits, L1 adds namespaces (bubblewrap), "
         "L2 adds per-run users and cgroups, +seccomp adds a system-call filter.</footer>"
     )

@@ -17,21 +17,19 @@ Which options are correct, and their texts, come from the course's quiz files.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alr.errors import AlrError
+from alr.results import read_json
 from autograder.class_report import page, plots
-from autograder.class_report.load import (
-    fail,
-    get_list,
-    get_number,
-    get_object,
-    get_text,
-    read_json,
-)
+from autograder.class_report.load import ReportError
+from quizzes.bank import load_quizzes
+from quizzes.store import read_answer_file
 
 #: A skill-check total below this share of its points flags the student.
 QUIZ_ATTENTION_BELOW = 0.5
@@ -76,6 +74,35 @@ class SkillChecks:
     queues: int = 0
 
 
+def fail(path: Path, where: str, problem: str) -> ReportError:
+    """A ReportError in the project's `file: key path: problem` form."""
+    return ReportError(f"{path}: {where}: {problem}; rerun the command that wrote it")
+
+
+def get_object(path: Path, where: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise fail(path, where or "top level", f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def get_list(path: Path, where: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise fail(path, where, f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def get_number(path: Path, where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise fail(path, where, f"expected a finite number, got {value!r:.60}")
+    return float(value)
+
+
+def get_text(path: Path, where: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise fail(path, where, f"expected a string, got {type(value).__name__}")
+    return value
+
+
 def read_quiz_score(path: Path) -> QuizScore:
     """One quiz score file into a QuizScore."""
     data = get_object(path, "", read_json(path))
@@ -96,8 +123,6 @@ def read_quiz_score(path: Path) -> QuizScore:
 
 def latest_responses(answers_dir: Path) -> dict[str, dict[str, tuple[str, ...]]]:
     """question id -> student -> option ids of that student's latest choice answer."""
-    from quizzes.store import read_answer_file
-
     out: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
     for path in sorted(answers_dir.glob("*.jsonl")):
         records, _ = read_answer_file(path)
@@ -112,10 +137,8 @@ def latest_responses(answers_dir: Path) -> dict[str, dict[str, tuple[str, ...]]]
 def _catalog() -> dict[str, Any]:
     """Question id -> Question from the course's quiz files (empty if they cannot be loaded)."""
     try:
-        from quizzes.bank import load_quizzes
-
         return {q.id: q for q in load_quizzes().questions}
-    except Exception:  # the report stays useful without option texts
+    except AlrError:  # the report stays useful without option texts
         return {}
 
 

@@ -1,13 +1,14 @@
 """The class at a glance: per-module and per-function score distributions, misconceptions, and
-the students who need attention, computed from graded results.
+the students who need attention, computed from the result model.
 
-For a student s and a set of tests T (a module's or a function's tests in s's result file):
+For a student s and a set of tests T (a module's or a function's tests in s's results):
 
     fraction(s, T) = sum_{t in T} score_t / sum_{t in T} max_score_t
 
-A module or function a student's result does not grade is "not graded" for that student and is
-left out of its distribution (never counted as zero). A misconception is counted once per
-student and function, however many of that function's tests named it.
+A module a student did not submit is blank for that student and is left out of its distribution
+and of the student's total (never counted as zero). A misconception is counted once per student
+and function, however many of that function's tests named it. A submission that no module could
+be given (an unscoped result) is a problem: it flags the student and is never a grade.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from alr.contract import FUNCTION_MODULE, MODULE_FUNCTIONS, MODULE_IDS
-from autograder.class_report.load import StudentResult, TestOutcome
+from alr.results import ModuleResult, TestRecord
+from autograder.class_report.load import StudentRow
 
 #: Below this fraction of the points a student, or one of their modules, needs attention.
 ATTENTION_BELOW = 0.5
@@ -81,7 +83,7 @@ class Attention:
     """A student who needs attention, with every reason (most urgent first)."""
 
     student: str
-    fraction: float
+    fraction: float | None  # None: nothing graded (only problems)
     reasons: tuple[str, ...]
 
 
@@ -89,7 +91,7 @@ class Attention:
 class ResultStats:
     """Everything the report shows that comes from graded results."""
 
-    students: tuple[StudentResult, ...]
+    students: tuple[StudentRow, ...]
     modules: tuple[Distribution, ...]
     functions: tuple[Distribution, ...]
     misconceptions: tuple[Misconception, ...]
@@ -99,10 +101,11 @@ class ResultStats:
 
     @property
     def totals(self) -> Distribution:
-        return Distribution("total", "", tuple(s.fraction for s in self.students))
+        """The total fraction of every student with at least one graded module."""
+        return Distribution("total", "", tuple(s.fraction for s in self.students if s.results))
 
 
-def _fraction(tests: Sequence[TestOutcome]) -> float:
+def _fraction(tests: Sequence[TestRecord]) -> float:
     top = sum(t.max_score for t in tests)
     return sum(t.score for t in tests) / top if top else 0.0
 
@@ -113,12 +116,12 @@ def _course_order(keys: Iterable[str], order: Sequence[str]) -> list[str]:
 
 
 def _distributions(
-    students: Sequence[StudentResult], key_of: Callable[[TestOutcome], str], order: Sequence[str]
+    students: Sequence[StudentRow], key_of: Callable[[TestRecord], str], order: Sequence[str]
 ) -> tuple[Distribution, ...]:
     per: dict[str, list[float]] = defaultdict(list)
     module_of: dict[str, str] = {}
     for s in students:
-        groups: dict[str, list[TestOutcome]] = defaultdict(list)
+        groups: dict[str, list[TestRecord]] = defaultdict(list)
         for t in s.tests:
             key = key_of(t)
             groups[key].append(t)
@@ -133,7 +136,7 @@ def _clip(text: str, limit: int = HINT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def misconceptions(students: Sequence[StudentResult]) -> tuple[Misconception, ...]:
+def misconceptions(students: Sequence[StudentRow]) -> tuple[Misconception, ...]:
     """Named mistakes per function, most frequent first (ties: course order, then id)."""
     who: dict[tuple[str, str], set[str]] = defaultdict(set)
     tests: Counter[tuple[str, str]] = Counter()
@@ -158,7 +161,7 @@ def _counts(values: Iterable[str]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def result_stats(students: Sequence[StudentResult]) -> ResultStats:
+def result_stats(students: Sequence[StudentRow]) -> ResultStats:
     """Aggregate graded results (students sorted by id, as `read_results` returns them)."""
     function_order = [f for m in MODULE_IDS for f in MODULE_FUNCTIONS[m]]
     return ResultStats(
@@ -166,33 +169,39 @@ def result_stats(students: Sequence[StudentResult]) -> ResultStats:
         modules=_distributions(students, lambda t: t.module, MODULE_IDS),
         functions=_distributions(students, lambda t: t.function, function_order),
         misconceptions=misconceptions(students),
-        grader_versions=_counts(s.grader_version for s in students),
-        sandboxes=_counts(s.sandbox for s in students),
-        devices=_counts(d for s in students for d in s.devices),
+        grader_versions=_counts(r.grader_version or "unknown" for r in _files(students)),
+        sandboxes=_counts(r.sandbox or "unknown" for r in _files(students)),
+        devices=_counts(d for r in _files(students) for d in r.devices),
     )
 
 
-def _module_fractions(student: StudentResult) -> dict[str, float]:
-    groups: dict[str, list[TestOutcome]] = defaultdict(list)
-    for t in student.tests:
-        groups[t.module].append(t)
-    return {m: _fraction(ts) for m, ts in groups.items()}
+def _files(students: Sequence[StudentRow]) -> list[ModuleResult]:
+    """Every result file of the class (graded and unscoped)."""
+    return [r for s in students for r in (*s.results, *s.unscoped)]
 
 
-def headline(student: StudentResult) -> str:
-    """The first line of the student's summary that is not just the score."""
-    for line in student.output.splitlines():
-        if line.strip() and not SCORE_LINE.match(line):
-            return line.strip()
+def _module_fractions(student: StudentRow) -> dict[str, float]:
+    return {r.module or "": _fraction(r.tests) for r in student.results}
+
+
+def headline(student: StudentRow) -> str:
+    """The first line of the student's summaries that is not just the score."""
+    for result in student.results:
+        for line in result.output.splitlines():
+            if line.strip() and not SCORE_LINE.match(line):
+                return line.strip()
     return student.tests[0].output if student.tests else ""
 
 
-def result_reasons(student: StudentResult) -> list[str]:
-    """Why a student's graded result needs attention (empty when it does not)."""
-    reasons: list[str] = []
+def result_reasons(student: StudentRow) -> list[str]:
+    """Why a student's results need attention (empty when they do not)."""
+    reasons = [
+        f"not graded, no module ({u.submission or 'a submission'}): {_clip(u.error or '', 160)}"
+        for u in student.unscoped
+    ]
     if student.tests and not any(t.score > 0 for t in student.tests):
         reasons.append("nothing passed: " + _clip(headline(student), 160))
-    elif student.fraction < ATTENTION_BELOW:
+    elif student.results and student.fraction < ATTENTION_BELOW:
         reasons.append(f"scored {student.fraction:.0%} of the points graded")
     low = [
         f"{m} ({f:.0%})"
@@ -208,7 +217,7 @@ def result_reasons(student: StudentResult) -> list[str]:
 
 
 def attention(
-    students: Sequence[StudentResult], extra: dict[str, list[str]] | None = None
+    students: Sequence[StudentRow], extra: dict[str, list[str]] | None = None
 ) -> tuple[Attention, ...]:
     """Students with at least one reason, most reasons first, then lowest score, then id.
 
@@ -219,5 +228,6 @@ def attention(
     for s in students:
         reasons = result_reasons(s) + extra.get(s.student, [])
         if reasons:
-            flagged.append(Attention(s.student, s.fraction, tuple(reasons)))
-    return tuple(sorted(flagged, key=lambda a: (-len(a.reasons), a.fraction, a.student)))
+            fraction = s.fraction if s.results else None
+            flagged.append(Attention(s.student, fraction, tuple(reasons)))
+    return tuple(sorted(flagged, key=lambda a: (-len(a.reasons), a.fraction or 0.0, a.student)))

@@ -10,7 +10,11 @@ Targets (each one module, each with a keyword-only API function and a thin `alr 
 - `nbgrader`: grades written into an nbgrader gradebook database through nbgrader's API.
 - `qti`, `moodle-xml`: the skill checks and practice banks as a Canvas QTI 1.2 zip or Moodle XML.
 
-Every export reads result files (`DIR/<student>.json`) and quiz scores (`DIR/quizzes/`), refuses
-malformed input with an `ExportError` naming file, field and fix, writes atomically, and
-neutralises spreadsheet formulas in student-derived text.
+Every grade export reads the result model only (`alr.results`: `DIR/<student>/<module>.json`)
+and the quizzes package's skill-check scores (`DIR/quizzes/`), through one grade table
+(`gradesheet`): a module a student did not submit is blank, never 0, and listed; a submission no
+module could be given is a problem, listed, never a grade. Identity cells are validated and
+written exactly as given (`identity`); only free text is guarded against spreadsheet formulas.
+Malformed input is refused with an error naming file, field and fix; files are written
+atomically.
 """

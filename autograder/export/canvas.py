@@ -3,9 +3,15 @@
 Canvas's importer reads: a header whose first cell contains "Student" and second "ID", then
 "SIS User ID", "SIS Login ID" and "Section" (the last student-info column), then one column per
 assignment titled "<Title> (<numeric id>)" (without an id it matches the title, or creates a new
-assignment); an optional second row whose first cell is "Points Possible". Canvas matches
-students by ID, then SIS User ID, then SIS Login ID; this export matches our student ids the
-same way and lists every result it cannot match instead of dropping it.
+assignment); an optional second row whose first cell is "Points Possible". Canvas matches rows
+to people by ID, then SIS User ID, then SIS Login ID, so those cells are written exactly as the
+roster has them (and validated: ID is Canvas's numeric user id); only Student and Section, free
+text, are guarded against spreadsheet formulas.
+
+A result is matched to a roster row by its Canvas user id (`extra_data.user_id`, from Canvas's
+submission download) when it has one, else by the student id against ID, SIS User ID, SIS Login
+ID. Scores keep full precision (Canvas stores them as given), points possible 4 decimals; a
+blank cell is no grade.
 """
 
 from __future__ import annotations
@@ -14,15 +20,25 @@ import csv
 import io
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from alr.errors import ExportError
 from autograder.export.files import atomic_write, neutralise, number, render_csv
-from autograder.export.gradesheet import Column, ExportReport, GradeSheet
+from autograder.export.gradesheet import Column, ExportReport, GradeSheet, require_roster
+from autograder.export.identity import IdKind, check
 
 INFO_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MATCH_ORDER = ("ID", "SIS User ID", "SIS Login ID")
+#: The kind of each identity column; the others (Student, Section) are free text.
+IDENTITY_COLUMNS = {
+    "ID": IdKind.CANVAS_ID,
+    "SIS User ID": IdKind.SIS_ID,
+    "SIS Login ID": IdKind.SIS_ID,
+}
+#: "Points Possible" sets each assignment's points in Canvas: the column maximum to 4 decimals
+#: (finer digits would only be the float noise of summing per-test shares).
+POINTS_PLACES = 4
 _TITLED_ID = re.compile(r"\A(.*)\s\((\d+)\)\Z", re.DOTALL)
 _SKIP_ROWS = ("Points Possible", "Muted", "Manual Posting")
 
@@ -42,6 +58,22 @@ class CanvasRoster:
     assignment_ids: Mapping[str, str]  # assignment title -> Canvas assignment id
 
 
+def _row(path: Path, line: int, header: Sequence[str], row: Sequence[str]) -> RosterStudent:
+    if len(row) < len(header):
+        raise ExportError(f"{path}: line {line}: {len(row)} fields, the header has {len(header)}")
+    fields = {}
+    for name in INFO_COLUMNS:
+        if name not in header:
+            continue
+        value = row[header.index(name)]
+        kind = IDENTITY_COLUMNS.get(name)
+        if kind is None:
+            fields[name] = value.strip()
+        elif value != "" or name == "ID":
+            fields[name] = check(kind, value, f"{path}: line {line}: {name}")
+    return RosterStudent(fields)
+
+
 def read_roster(path: Path) -> CanvasRoster:
     """Parse a Canvas gradebook export (or any CSV with its student columns)."""
     path = Path(path)
@@ -49,37 +81,35 @@ def read_roster(path: Path) -> CanvasRoster:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ExportError(f"{path}: cannot read the roster as UTF-8 CSV: {exc}") from exc
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
-    if not rows or len(rows[0]) < 2 or "Student" not in rows[0][0] or "ID" not in rows[0][1]:
+    rows = [
+        (n, r) for n, r in enumerate(csv.reader(io.StringIO(text)), 1) if any(map(str.strip, r))
+    ]
+    if (
+        not rows
+        or len(rows[0][1]) < 2
+        or "Student" not in rows[0][1][0]
+        or "ID" not in rows[0][1][1]
+    ):
         raise ExportError(
             f"{path}: line 1: expected a Canvas header starting 'Student,ID,...';"
             " export the roster from the Canvas gradebook (Export > Export Entire Gradebook)"
         )
-    header = [h.strip() for h in rows[0]]
-    index = {name: header.index(name) for name in INFO_COLUMNS[1:] if name in header}
-    index["Student"] = 0
-    index["ID"] = 1
-    students = []
-    for line, row in enumerate(rows[1:], start=2):
-        if any(mark in row[0] for mark in _SKIP_ROWS):
-            continue
-        if len(row) < len(header):
-            raise ExportError(
-                f"{path}: line {line}: {len(row)} fields, the header has {len(header)}"
-            )
-        students.append(RosterStudent({k: row[i].strip() for k, i in index.items()}))
+    header = [h.strip() for h in rows[0][1]]
+    header[0], header[1] = "Student", "ID"
+    students = tuple(
+        _row(path, line, header, row)
+        for line, row in rows[1:]
+        if not any(mark in row[0] for mark in _SKIP_ROWS)
+    )
     ids = {}
     for title in header[2:]:
         match = _TITLED_ID.match(title)
         if match:
             ids[match.group(1)] = match.group(2)
-    return CanvasRoster(path, tuple(students), ids)
+    return CanvasRoster(path, students, ids)
 
 
-def match_students(
-    roster: CanvasRoster, students: Sequence[str]
-) -> tuple[dict[str, RosterStudent], tuple[str, ...]]:
-    """Map result student ids to roster rows (ID, then SIS User ID, then SIS Login ID)."""
+def _lookup(roster: CanvasRoster) -> dict[str, dict[str, RosterStudent]]:
     lookup: dict[str, dict[str, RosterStudent]] = {c: {} for c in MATCH_ORDER}
     for entry in roster.students:
         for column in MATCH_ORDER:
@@ -93,21 +123,32 @@ def match_students(
                     f" ({other.get('Student')!r}, {entry.get('Student')!r}); fix the roster"
                 )
             lookup[column][value] = entry
+    return lookup
+
+
+def match_students(
+    roster: CanvasRoster, sheet: GradeSheet
+) -> tuple[dict[str, RosterStudent], tuple[str, ...]]:
+    """Map the sheet's students to roster rows: by Canvas user id (a result's user_id) first,
+    then the student id as ID, SIS User ID, SIS Login ID. Returns (matched, unmatched)."""
+    lookup = _lookup(roster)
     matched: dict[str, RosterStudent] = {}
     unmatched: list[str] = []
-    for student in students:
-        found = next((lookup[c][student] for c in MATCH_ORDER if student in lookup[c]), None)
+    for student in sheet.students:
+        user_id = sheet.identity(student).user_id
+        found = lookup["ID"].get(user_id) if user_id else None
+        if found is None:
+            found = next((lookup[c][student] for c in MATCH_ORDER if student in lookup[c]), None)
         if found is None:
             unmatched.append(student)
             continue
-        entry = found
-        twin = next((s for s, e in matched.items() if e is entry), None)
+        twin = next((s for s, e in matched.items() if e is found), None)
         if twin is not None:
             raise ExportError(
                 f"{roster.path}: results {twin!r} and {student!r} both match roster student"
-                f" {entry.get('Student')!r}; rename one result file to the right id"
+                f" {found.get('Student')!r}; one of them has the wrong id, regrade it as the other"
             )
-        matched[student] = entry
+        matched[student] = found
     return matched, tuple(unmatched)
 
 
@@ -116,13 +157,23 @@ def _column_header(column: Column, ids: Mapping[str, str]) -> str:
     return f"{column.title} ({canvas_id})" if canvas_id else column.title
 
 
-def render_canvas(sheet: GradeSheet, roster: CanvasRoster) -> tuple[str, ExportReport]:
+def render_canvas(
+    sheet: GradeSheet, roster: CanvasRoster, *, strict: bool = False
+) -> tuple[str, ExportReport]:
     """The import CSV text and its report (the report's path is the roster's until written)."""
-    matched, unmatched = match_students(roster, sheet.students)
+    matched, unmatched = match_students(roster, sheet)
+    require_roster(unmatched, "row in the Canvas roster", strict=strict)
     by_entry = {id(entry): student for student, entry in matched.items()}
     rows: list[list[str]] = [
         [*INFO_COLUMNS, *(_column_header(c, roster.assignment_ids) for c in sheet.columns)],
-        ["Points Possible", "", "", "", "", *(number(c.max_score) for c in sheet.columns)],
+        [
+            "Points Possible",
+            "",
+            "",
+            "",
+            "",
+            *(number(c.max_score, POINTS_PLACES) for c in sheet.columns),
+        ],
     ]
     written: list[str] = []
     missing: list[str] = []
@@ -131,17 +182,32 @@ def render_canvas(sheet: GradeSheet, roster: CanvasRoster) -> tuple[str, ExportR
         if student is None:
             missing.append(entry.get("Student"))
             continue
-        cells = sheet.rows[student]
-        info = [neutralise(entry.get(c)) for c in INFO_COLUMNS]
-        grades = [number(cells[c.key].score) if c.key in cells else "" for c in sheet.columns]
-        rows.append(info + grades)
+        info = [
+            entry.get(c) if c in IDENTITY_COLUMNS else neutralise(entry.get(c))
+            for c in INFO_COLUMNS
+        ]
+        cells = [sheet.cell(student, c.key) for c in sheet.columns]
+        rows.append(info + ["" if cell is None else number(cell.score) for cell in cells])
         written.append(student)
-    report = ExportReport(roster.path, tuple(written), unmatched, tuple(missing))
+    report = ExportReport(
+        path=roster.path,
+        students=tuple(written),
+        unmatched=unmatched,
+        missing=tuple(missing),
+        blanks=sheet.blanks(written),
+        problems=sheet.problems,
+    )
     return render_csv(rows), report
 
 
-def export_canvas(*, sheet: GradeSheet, roster: Path, out: Path) -> ExportReport:
-    """Write the Canvas import CSV for `sheet` to `out` (atomically)."""
-    text, report = render_canvas(sheet, read_roster(roster))
+def export_canvas(
+    *, sheet: GradeSheet, roster: Path, out: Path, strict: bool = False
+) -> ExportReport:
+    """Write the Canvas import CSV for `sheet` to `out` (atomically).
+
+    Graded students missing from the roster are listed in the report and not written; with
+    `strict` they are an ExportError and nothing is written.
+    """
+    text, report = render_canvas(sheet, read_roster(roster), strict=strict)
     atomic_write(Path(out), text)
-    return ExportReport(Path(out), report.students, report.unmatched, report.missing)
+    return replace(report, path=Path(out))

@@ -6,14 +6,17 @@ An AGS score is
      "gradingProgress": "FullyGraded", "timestamp": ISO-8601 with milliseconds,
      "userId": <the learner's LTI sub>, "comment": <plain text for the learner>}
 
-with s = sum of the student's module scores and M = sum of their maxima (or one module's, with
-`module=`). It is posted to `<line item URL>/scores` with content type
-`application/vnd.ims.lis.v1.score+json` and a bearer token holding the AGS score scope.
+with s = the sum of the student's grades over the sheet's columns (modules and the skill-check
+total; `only` picks columns) and M = the sum of those grades' maxima, both at full precision (a
+JSON number). A blank (a module not submitted) counts in neither and the comment names it; a
+student with no grade at all gets no score. It is posted to `<line item URL>/scores` with content
+type `application/vnd.ims.lis.v1.score+json` and a bearer token holding the AGS score scope.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,11 +27,10 @@ from pathlib import Path
 
 from pylti1p3.grade import Grade
 
-from alr.contract import MODULE_IDS
 from alr.errors import ExportError
 from autograder.export.files import atomic_write
-from autograder.export.gradesheet import module_feedback
-from autograder.export.results import ResultFile, module_grades, total
+from autograder.export.gradesheet import ExportReport, GradeSheet, column_title, require_roster
+from autograder.export.identity import IdKind, check
 
 SCORE_CONTENT_TYPE = "application/vnd.ims.lis.v1.score+json"
 
@@ -48,48 +50,63 @@ def iso_timestamp(moment: datetime) -> str:
     )
 
 
+def _comment(sheet: GradeSheet, student: str) -> str:
+    lines = [c.feedback for col in sheet.columns if (c := sheet.cell(student, col.key))]
+    blank = [column_title(sheet, key) for _, key in sheet.blanks([student])]
+    if blank:
+        lines.append(f"Not submitted (not counted): {'; '.join(blank)}.")
+    return "\n".join(lines)
+
+
 def render_scores(
-    results: Sequence[ResultFile],
+    sheet: GradeSheet,
     *,
     timestamp: datetime,
-    module: str | None = None,
     user_ids: Mapping[str, str] | None = None,
-) -> tuple[Score, ...]:
-    """One AGS score per student who has a grade (for `module`, when given).
+    strict: bool = False,
+    where: Path | None = None,
+) -> tuple[tuple[Score, ...], ExportReport]:
+    """One AGS score per student with a grade in the sheet's columns, and the report.
 
-    With `user_ids` (student -> LTI user id), students missing from it get no score: see
-    `unmapped_students`; an LTI score under a guessed user id would reach no one, or the wrong one.
+    With `user_ids` (student -> LTI user id, from `where`), students missing from it get no
+    score and are listed as unmatched (an LTI score under a guessed user id would reach no one,
+    or the wrong one); with `strict` they are an ExportError. Without it the user id is the
+    student id.
     """
-    if module is not None and module not in MODULE_IDS:
-        raise ExportError(f"module {module!r}: expected one of {', '.join(MODULE_IDS)}")
+    unmatched = tuple(s for s in sheet.students if user_ids is not None and s not in user_ids)
+    require_roster(unmatched, "LTI user id", strict=strict)
     scores = []
-    for student, per_module in sorted(module_grades(results).items()):
-        grades = [g for m, g in per_module.items() if module is None or m == module]
-        if not grades or (user_ids is not None and student not in user_ids):
+    for student in sheet.students:
+        cells = [c for col in sheet.columns if (c := sheet.cell(student, col.key))]
+        if not cells or student in unmatched:
             continue
-        given = total(g.score for g in grades)
-        maximum = total(g.max_score for g in grades)
+        user_id = user_ids[student] if user_ids is not None else student
+        place = f"{where}: student {student!r}" if where else f"student {student!r}"
+        check(IdKind.LTI_USER, user_id, f"{place}: lti_user_id")
+        maximum = math.fsum(c.max_score for c in cells)
         if maximum <= 0:
-            raise ExportError(f"{grades[0].source}: maximum score is 0; AGS needs scoreMaximum > 0")
+            raise ExportError(f"{student!r}: maximum score is 0; AGS needs scoreMaximum > 0")
         grade = (
             Grade()
-            .set_score_given(given)
+            .set_score_given(math.fsum(c.score for c in cells))
             .set_score_maximum(maximum)
             .set_activity_progress("Completed")
             .set_grading_progress("FullyGraded")
             .set_timestamp(iso_timestamp(timestamp))
-            .set_user_id(user_ids[student] if user_ids is not None else student)
-            .set_comment("\n".join(module_feedback(g) for g in grades))
+            .set_user_id(user_id)
+            .set_comment(_comment(sheet, student))
         )
         scores.append(Score(student, json.loads(grade.get_value())))
-    return tuple(scores)
-
-
-def unmapped_students(
-    results: Sequence[ResultFile], user_ids: Mapping[str, str]
-) -> tuple[str, ...]:
-    """Graded students without an LTI user id in `user_ids` (they get no score)."""
-    return tuple(s for s in sorted(module_grades(results)) if s not in user_ids)
+    mapped = [s for s in sheet.students if s not in unmatched]
+    report = ExportReport(
+        path=Path(),
+        students=tuple(s.student for s in scores),
+        unmatched=unmatched,
+        missing=tuple(sorted(set(user_ids or {}) - set(sheet.students))),
+        blanks=sheet.blanks(mapped),
+        problems=sheet.problems,
+    )
+    return tuple(scores), report
 
 
 def write_scores(scores: Sequence[Score], out: Path) -> tuple[Path, ...]:

@@ -1,12 +1,16 @@
-"""The class report: what it counts, what it refuses, and how it renders in headless Chromium.
+"""The class report: what it counts, what it lists as blank or not graded, what it refuses, and
+how it renders in headless Chromium.
 
-Fixtures (tests/fixtures/report/) are result files in the project's result-file format: a
-correct student, students with named misconceptions, a partial submission, a syntax error, a
-timeout, and a student whose id and output carry HTML; plus quiz scores and queues.
+Fixtures (tests/fixtures/report/results/) are results in the result model
+(`<student>/<module>.json`): a correct student, students with named misconceptions, one who
+submitted two modules only (erin: the rest is blank), an unscoped syntax error (frank), a timeout
+(grace), and output carrying HTML (mallory, renamed here to an id that carries HTML too); plus
+skill-check answers. Quiz scores and queues are made by the quizzes package's own API.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -16,16 +20,15 @@ from html import escape as html_escape
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from alr.results import ResultError, read_json, read_result, result_files, write_result
 from autograder.class_report.build import build_report
 from autograder.class_report.load import ReportError
-from cli import main
 from quizzes.api import score_answers, write_queues
 from quizzes.bank import load_quizzes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "report"
-HOSTILE_ID = "mallory<script>alert('x')</script>"
+HOSTILE_ID = "mallory<img src=x onerror=alert('x')>"
 
 
 def _chromium() -> str | None:
@@ -35,14 +38,21 @@ def _chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def class_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the fixture class with one feedback page, and its report."""
-    root = tmp_path_factory.mktemp("class")
+def _copy_class(root: Path) -> Path:
+    """The fixture class under `root`/results, mallory renamed to HOSTILE_ID."""
     results = root / "results"
     shutil.copytree(FIXTURES / "results", results)
-    (results / "feedback").mkdir(exist_ok=True)
-    (results / "feedback" / "alice.html").write_text("<p>feedback</p>")
+    for path in sorted((results / "mallory").glob("*.json")):
+        write_result(results, dataclasses.replace(read_result(path), student=HOSTILE_ID))
+    shutil.rmtree(results / "mallory")
+    return results
+
+
+@pytest.fixture(scope="module")
+def class_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the fixture class with one feedback page, quiz scores, queues and its report."""
+    results = _copy_class(tmp_path_factory.mktemp("class"))
+    (results / "alice" / "3.1.html").write_text("<p>feedback</p>")
     score_answers(answers=[results / "answers"], out=results)
     write_queues(results=results)
     build_report(results_dir=results)
@@ -55,7 +65,12 @@ def html(class_dir: Path) -> str:
 
 
 def _fixture_results() -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((FIXTURES / "results").glob("*.json"))]
+    """Every result document of the fixture class, as JSON."""
+    return [json.loads(p.read_text()) for p in sorted((FIXTURES / "results").glob("*/*.json"))]
+
+
+def _section(html: str, name: str) -> str:
+    return html.split(f'id="{name}"')[1].split("</section>")[0]
 
 
 def test_misconception_counts_match_the_result_files(html: str) -> None:
@@ -69,7 +84,7 @@ def test_misconception_counts_match_the_result_files(html: str) -> None:
                 students[(t["extra_data"]["function"], d)].add(doc["extra_data"]["student"])
                 tests[(t["extra_data"]["function"], d)] += 1
     assert students, "the fixture must name misconceptions"
-    section = html.split('id="misconceptions"')[1].split("</section>")[0]
+    section = _section(html, "misconceptions")
     for (fn, d), who in students.items():
         row = re.search(
             rf"<code>{fn}</code></td><td><code>{d}</code></td>"
@@ -80,58 +95,103 @@ def test_misconception_counts_match_the_result_files(html: str) -> None:
         assert (int(row[1]), int(row[2])) == (len(who), tests[(fn, d)])
 
 
-def test_module_distribution_leaves_out_modules_a_student_was_not_graded_on(html: str) -> None:
-    """Module 3.3 is graded for every student but erin (who submitted 3.1 and 3.2 only)."""
-    n = len(_fixture_results())
-    section = html.split('id="modules"')[1].split("</section>")[0]
+def test_module_distribution_leaves_out_blank_cells(html: str) -> None:
+    """Module 3.1 is graded for the seven students with results; 3.3 for all of them but erin
+    (who submitted 3.1 and 3.2 only); frank has no module at all."""
+    section = _section(html, "modules")
     graded = dict(re.findall(r'<code>(\d\.\d)</code>[^<]*</td><td class="num">(\d+)</td>', section))
-    assert graded["3.1"] == str(n) and graded["3.3"] == str(n - 1)
+    assert graded["3.1"] == "7" and graded["3.3"] == "6"
+
+
+def test_blank_cells_and_unscoped_errors_are_listed_not_graded(html: str) -> None:
+    """erin's eight unsubmitted modules and frank's ten are listed blank; frank's syntax error
+    is a problem with what to do, and he has no score anywhere."""
+    section = _section(html, "not-graded")
+    assert "18 blank cell(s)" in section
+    erin = section.split("<td>erin</td>")[1].split("</tr>")[0]
+    assert re.findall(r"<code>(\d\.\d)</code>", erin) == [
+        "3.3",
+        "3.4",
+        "3.5",
+        "4.1",
+        "4.2",
+        "4.3",
+        "4.4",
+        "4.5",
+    ]
+    assert "1 submission(s) that no module could be given" in section
+    assert "<code>frank.py</code></td><td>SyntaxError: invalid syntax (line 12); fix it" in section
+    students = _section(html, "students")
+    frank = students.split("<td>frank</td>")[1].split("</tr>")[0]
+    assert re.sub(r"<[^>]+>", "", frank) == "–" * 11  # no points, no module: not 0, nothing
+    attention = _section(html, "attention")
+    assert '<td>frank</td><td class="num">–</td>' in attention
 
 
 def test_attention_lists_ungradable_and_weak_students_but_not_strong_ones(html: str) -> None:
-    """Syntax error and timeout students are flagged with their reason; alice is not."""
-    section = html.split('id="attention"')[1].split("</section>")[0]
-    assert "SyntaxError" in section and "time limit" in section
+    """The syntax error and the timeout are flagged with their reason; alice is not."""
+    section = _section(html, "attention")
+    assert "not graded, no module (frank.py): SyntaxError" in section
+    assert "time limit" in section
+    named: dict[str, set[str]] = defaultdict(set)
     for doc in _fixture_results():
-        named = {t["extra_data"]["diagnosis"] for t in doc["tests"]} - {None}
-        if len(named) >= 2:
-            assert f"{len(named)} misconceptions: {', '.join(sorted(named))}" in section
-    assert ">alice<" not in section and "alice" not in section
+        named[doc["extra_data"]["student"]] |= {
+            t["extra_data"]["diagnosis"] for t in doc["tests"] if t["status"] == "failed"
+        } - {None}
+    for diagnoses in named.values():
+        if len(diagnoses) >= 2:
+            assert f"{len(diagnoses)} misconceptions: {', '.join(sorted(diagnoses))}" in section
+    assert "alice" not in section
+
+
+def test_scores_are_shown_to_two_decimals(html: str) -> None:
+    """The students table shows points rounded to 2 decimals over the modules submitted."""
+    students = _section(html, "students")
+    erin = students.split("<td>erin</td>")[1].split("</tr>")[0]
+    assert '<td class="num">16/18 (89%)</td>' in erin
 
 
 def test_student_strings_are_escaped_and_page_loads_nothing_external(html: str) -> None:
     """A student id or output holding HTML shows as text; the page has no scripts or URLs."""
     assert "<script" not in html and "<img" not in html
-    assert "mallory&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "mallory&lt;img src=x onerror=alert(&#x27;x&#x27;)&gt;" in html
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
     assert "<link" not in html and "@import" not in html
     assert not re.search(r"url\((?!#)", html), "only in-page references (SVG clip paths)"
 
 
-def test_hostile_names_in_plots_and_tables_stay_text(tmp_path: Path) -> None:
-    """Diagnosis, function and output strings reach SVG labels and tables only escaped."""
-    doc = _alice()
+def test_hostile_strings_in_plots_and_tables_stay_text(tmp_path: Path) -> None:
+    """Diagnosis and output strings reach SVG labels and tables only escaped (function names
+    cannot carry HTML: the result model accepts only the course's graded functions)."""
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURES / "results" / "alice", results / "alice")
+    path = results / "alice" / "3.1.json"
+    doc = read_json(path)
     for t in doc["tests"][:4]:
         t["score"] = 0.0
         t["status"] = "failed"
         t["extra_data"]["diagnosis"] = "<script>alert(1)</script>"
-        t["extra_data"]["function"] = "f</text></svg><img src=x onerror=alert(2)>"
         t["output"] = "<iframe src=//evil.example>"
-    build_report(results_dir=_result(tmp_path, doc))
-    page = (tmp_path / "results" / "report.html").read_text()
+    path.write_text(json.dumps(doc))
+    build_report(results_dir=results)
+    page = (results / "report.html").read_text()
     assert "<script" not in page and "<img" not in page and "<iframe" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_feedback_links_are_relative_and_only_for_existing_pages(html: str) -> None:
-    """alice's name links to feedback/alice.html (it exists); bob's has no link (none does)."""
-    assert '<a href="feedback/alice.html">alice</a>' in html
-    assert 'href="feedback/bob.html"' not in html
+    """alice's 3.1 links to alice/3.1.html beside its result (it exists); bob's have no link."""
+    students = _section(html, "students")
+    assert '<a href="alice/3.1.html">100%</a>' in students
+    assert 'href="bob/' not in html
 
 
 def test_provenance_names_grader_version_and_sandbox_level(html: str) -> None:
+    """Counts are result files: every graded and unscoped result of the class."""
+    files = len(list((FIXTURES / "results").glob("*/*.json")))
+    assert files == 63
     footer = html.split('id="provenance"')[1]
-    assert "version 0.1.0 (8)" in footer and "sandbox level L1 (8)" in footer
+    assert f"version 0.1.0 ({files})" in footer and f"sandbox level L1 ({files})" in footer
 
 
 def test_same_results_give_the_same_bytes(class_dir: Path) -> None:
@@ -140,7 +200,7 @@ def test_same_results_give_the_same_bytes(class_dir: Path) -> None:
     first = (class_dir / "report.html").read_bytes()
     build_report(results_dir=class_dir)
     assert (class_dir / "report.html").read_bytes() == first
-    assert b'href="feedback/alice.html"' in first
+    assert b'href="alice/3.1.html"' in first
 
 
 def _latest_picks() -> dict[str, dict[str, int]]:
@@ -162,7 +222,7 @@ def test_distractor_counts_follow_each_students_latest_answer(html: str) -> None
     """Per question, the distractors row counts students whose latest answer picked it
     (bob's earlier, changed answer to 3.1.check.term is not counted)."""
     catalog = {q.id: q for q in load_quizzes().questions}
-    section = html.split('id="skill-checks"')[1].split("</section>")[0]
+    section = _section(html, "skill-checks")
     picks = _latest_picks()
     assert len(picks) == 8
     for qid, options in picks.items():
@@ -180,8 +240,8 @@ def test_students_without_or_with_weak_skill_checks_need_attention(
     class_dir: Path, html: str
 ) -> None:
     """A student without a skill check, or under half right, is flagged; others are not."""
-    section = html.split('id="attention"')[1].split("</section>")[0]
-    grace = section.split(">grace<")[1].split("</tr>")[0]
+    section = _section(html, "attention")
+    grace = section.split("<td>grace</td>")[1].split("</tr>")[0]
     assert "took no skill check" in grace
     for path in (class_dir / "quizzes").glob("*.json"):
         totals = json.loads(path.read_text())["totals"]
@@ -189,56 +249,68 @@ def test_students_without_or_with_weak_skill_checks_need_attention(
         assert (f"skill checks {share:.0%} correct" in section) == (share < 0.5), path.stem
 
 
-def _result(tmp_path: Path, doc: object, name: str = "x.json") -> Path:
-    d = tmp_path / "results"
-    d.mkdir(exist_ok=True)
-    (d / name).write_text(doc if isinstance(doc, str) else json.dumps(doc))
-    return d
-
-
-def _alice() -> dict:
-    return json.loads((FIXTURES / "results" / "alice.json").read_text())
+def _one_result(tmp_path: Path, change=None, text: str | None = None) -> tuple[Path, Path]:
+    """A results folder holding alice's 3.1 result, changed by `change` or replaced by `text`."""
+    results = tmp_path / "results"
+    (results / "alice").mkdir(parents=True)
+    path = results / "alice" / "3.1.json"
+    doc = read_json(FIXTURES / "results" / "alice" / "3.1.json")
+    if change is not None:
+        change(doc)
+    path.write_text(text if text is not None else json.dumps(doc))
+    return results, path
 
 
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d.update(score="ten"), "x.json: score: expected a finite number, got 'ten'"),
-        (lambda d: d.pop("tests"), "x.json: tests: expected a list, got NoneType"),
+        (
+            lambda d: d["tests"][0].update(score="ten"),
+            "tests[0].score: expected a number, got 'ten'",
+        ),
+        (lambda d: d.pop("tests"), "tests: expected a list, got None"),
         (
             lambda d: d["tests"][3]["extra_data"].pop("function"),
-            "x.json: tests[3].extra_data.function: expected a string",
+            "tests[3].extra_data.function: expected a string, got None",
+        ),
+        (
+            lambda d: d["extra_data"].update(student="bob"),
+            "extra_data.student: 'bob' is not the folder's student 'alice'",
         ),
     ],
-    ids=["score-not-a-number", "no-tests", "test-without-function"],
+    ids=["score-not-a-number", "no-tests", "test-without-function", "wrong-folder"],
 )
 def test_malformed_result_file_names_file_field_and_problem(
     tmp_path: Path, mutate, message: str
 ) -> None:
-    doc = _alice()
-    mutate(doc)
-    with pytest.raises(ReportError, match=re.escape(message)):
-        build_report(results_dir=_result(tmp_path, doc))
-    assert not (tmp_path / "results" / "report.html").exists()
+    """The result model's reader refuses it, in its `file: key.path: problem` style."""
+    results, path = _one_result(tmp_path, mutate)
+    with pytest.raises(ResultError, match=re.escape(f"{path}: {message}")):
+        build_report(results_dir=results)
+    assert not (results / "report.html").exists()
 
 
-def test_invalid_json_and_duplicate_students_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ReportError, match=r"x\.json: line 1: not valid JSON"):
-        build_report(results_dir=_result(tmp_path, "{nope"))
-    d = _result(tmp_path, _alice(), "x.json")
-    _result(tmp_path, _alice(), "y.json")
-    with pytest.raises(ReportError, match="student 'alice' also graded in x.json"):
-        build_report(results_dir=d)
-
-
-def test_cli_writes_the_report_and_explains_an_empty_folder(tmp_path: Path) -> None:
-    """`alr report` prints where the page is; on a folder without results it says what to run."""
-    res = CliRunner().invoke(main, ["report", str(FIXTURES / "results"), "--out", str(tmp_path)])
-    assert res.exit_code == 0, res.output
-    assert str(tmp_path / "report.html") in res.output and "8 students" in res.output
+def test_invalid_json_and_an_empty_folder_are_refused(tmp_path: Path) -> None:
+    results, path = _one_result(tmp_path, text="{nope")
+    with pytest.raises(ResultError, match=re.escape(f"{path}: line 1: not valid JSON")):
+        build_report(results_dir=results)
     (tmp_path / "empty").mkdir()
-    res = CliRunner().invoke(main, ["report", str(tmp_path / "empty")])
-    assert res.exit_code == 1 and "run `alr grade SUBMISSION..." in res.output
+    with pytest.raises(ReportError, match="no result files .*run `alr grade SUBMISSION"):
+        build_report(results_dir=tmp_path / "empty")
+
+
+def test_the_report_reads_only_the_result_files_of_the_model(class_dir: Path) -> None:
+    """Quiz scores, queues and answers beside the results are not read as results."""
+    assert {p.parent.name for p in result_files(class_dir)} == {
+        "alice",
+        "bob",
+        "carol",
+        "dave",
+        "erin",
+        "frank",
+        "grace",
+        HOSTILE_ID,
+    }
 
 
 # ---- the page in a real browser ----------------------------------------------------------
@@ -305,6 +377,7 @@ def test_report_renders_with_its_plots_in_headless_chromium(class_dir: Path, tmp
         "skill-checks",
         "queues",
         "attention",
+        "not-graded",
         "students",
         "provenance",
     ]

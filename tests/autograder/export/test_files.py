@@ -1,4 +1,4 @@
-"""Safe output: formula neutralisation, number formatting, atomic writes."""
+"""Safe output: free text guarded against formulas, numbers as LMSes read them, atomic writes."""
 
 from __future__ import annotations
 
@@ -28,19 +28,22 @@ def test_formula_starting_text_gets_a_quote_prefix(text: str, expected: str) -> 
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
+    ("value", "places", "expected"),
     [
-        (2.0, "2"),
-        (41.5, "41.5"),
-        (0.1 + 0.2, "0.3"),
-        (1 / 3, "0.3333"),
-        (0.0, "0"),
-        (1e-9, "0"),
-        (123456.5, "123456.5"),
+        (2.0, None, "2"),
+        (41.5, None, "41.5"),
+        (1 / 3, None, "0.3333333333333333"),  # full precision: the float's shortest digits
+        (0.1 + 0.2, None, "0.30000000000000004"),
+        (1e-9, None, "0.000000001"),  # never an exponent
+        (123456.5, None, "123456.5"),
+        (0.0, None, "0"),
+        (1 / 3, 5, "0.33333"),  # Moodle keeps 5 decimals
+        (2.0, 5, "2"),
+        (1e-9, 5, "0"),
     ],
 )
-def test_scores_are_plain_decimals(value: float, expected: str) -> None:
-    assert number(value) == expected
+def test_scores_are_plain_decimals(value: float, places: int | None, expected: str) -> None:
+    assert number(value, places) == expected
 
 
 def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path: Path) -> None:

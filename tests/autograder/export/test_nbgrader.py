@@ -1,28 +1,31 @@
-"""Grades round-trip through a real nbgrader gradebook, read back by the real `nbgrader export`."""
+"""Grades round-trip through a real nbgrader gradebook (nbgrader's API and SQLite), read back by
+the real `nbgrader export`; writing them raises no warning."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from alr.contract import MODULE_FUNCTIONS
 from alr.errors import ExportError
-from autograder.export.nbgrader_db import export_nbgrader, nbgrader_name
-from autograder.export.results import ResultFile
+from alr.results import read_result, read_results, result_path, write_result
+from autograder.export.nbgrader_db import QUIZ_ASSIGNMENT, QUIZ_CELL, export_nbgrader, nbgrader_name
+from autograder.export.quiz_scores import load_quiz_totals
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),  # nbgrader's own add_submission
-]
+from .conftest import GRADED
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("error")]
 POINTS = 2
+MODULES = ("3.1", "4.1", "4.3")
 
 
 def _source_notebook(module: str) -> nbformat.NotebookNode:
@@ -67,69 +70,117 @@ def _nbgrader(course: Path, *args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A course folder whose gradebook has assignment module-3-1 only."""
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A course folder whose gradebook has the assignments of modules 3.1, 4.1 and 4.3."""
     root = tmp_path_factory.mktemp("nbgrader-course")
     (root / "nbgrader_config.py").write_text(
         "c = get_config()\nc.CourseDirectory.course_id = 'alr'\n"
     )
-    name = nbgrader_name("3.1")
-    (root / "source" / name).mkdir(parents=True)
-    nbformat.write(_source_notebook("3.1"), root / "source" / name / f"{name}.ipynb")
-    _nbgrader(root, "generate_assignment", "module-3-1")
+    for module in MODULES:
+        name = nbgrader_name(module)
+        (root / "source" / name).mkdir(parents=True)
+        nbformat.write(_source_notebook(module), root / "source" / name / f"{name}.ipynb")
+        _nbgrader(root, "generate_assignment", name)
     return root
+
+
+@pytest.fixture
+def course(generated: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the generated course (each test starts from an empty gradebook)."""
+    return Path(shutil.copytree(generated, tmp_path / "course"))
 
 
 def _db(course: Path) -> str:
     return f"sqlite:///{course / 'gradebook.db'}"
 
 
+def _export(course: Path, class_dir: Path):
+    return export_nbgrader(
+        results=read_results(class_dir),
+        quizzes=load_quiz_totals([class_dir]),
+        db=_db(course),
+        course_id="alr",
+    )
+
+
+def test_gradebook_holds_exactly_the_graded_cells(course: Path, class_dir: Path) -> None:
+    """A submission per graded (student, module), none for a blank one; every test cell's auto
+    score is the function's score; skill checks in their own assignment."""
+    for _ in range(2):  # a second export updates the same rows
+        written, report = _export(course, class_dir)
+    assert len(written) == sum(len(f) for f in GRADED.values()) + 2  # + alice's and bob's quiz
+    assert report.blanks == (
+        ("bob", "4.3"),
+        ("carol", "4.1"),
+        ("carol", "4.3"),
+        ("carol", "skill-checks"),
+    )
+    with Gradebook(_db(course), course_id="alr") as gb:
+        submitted = {
+            (s.student.id, s.assignment.name)
+            for a in gb.assignments
+            for s in gb.assignment_submissions(a.name)
+        }
+        assert submitted == {(s, nbgrader_name(m)) for s, m in GRADED} | {
+            ("alice", QUIZ_ASSIGNMENT),
+            ("bob", QUIZ_ASSIGNMENT),
+        }
+        for (student, module), functions in GRADED.items():
+            name = nbgrader_name(module)
+            for function, cases in functions.items():
+                grade = gb.find_grade(f"test_{function}", name, name, student)
+                assert grade.auto_score == pytest.approx(sum(c[0] for c in cases), abs=1e-12)
+                assert grade.max_score == POINTS
+        with pytest.raises(MissingEntry):
+            gb.find_submission(nbgrader_name("4.3"), "bob")
+        quiz = gb.find_grade(QUIZ_CELL, QUIZ_ASSIGNMENT, QUIZ_ASSIGNMENT, "alice")
+        assert (quiz.auto_score, quiz.max_score) == (7.0, 8.0)
+
+
+def test_nbgrader_export_reads_the_grades(course: Path, class_dir: Path) -> None:
+    """`nbgrader export` sees each graded cell's total. Its CSV has a row for every student and
+    assignment and writes a missing submission as 0 (nbgrader's own choice): the gradebook has
+    no submission there, which is what formgrader shows."""
+    _export(course, class_dir)
+    _nbgrader(course, "export", "--to", "grades.csv")
+    with open(course / "grades.csv", newline="") as handle:
+        rows = {
+            (r["student_id"], r["assignment"]): float(r["score"]) for r in csv.DictReader(handle)
+        }
+    assert rows == {
+        ("alice", "module-3-1"): 6.0,
+        ("alice", "module-4-1"): 6.0,
+        ("alice", "module-4-3"): pytest.approx(3.333333333333333),
+        ("alice", QUIZ_ASSIGNMENT): 7.0,
+        ("bob", "module-3-1"): 4.0,
+        ("bob", "module-4-1"): 4.5,
+        ("bob", "module-4-3"): 0.0,  # no submission
+        ("bob", QUIZ_ASSIGNMENT): 2.0,
+        ("carol", "module-3-1"): 5.0,
+        ("carol", "module-4-1"): 0.0,  # no submission
+        ("carol", "module-4-3"): 0.0,  # no submission
+        ("carol", QUIZ_ASSIGNMENT): 0.0,  # no submission
+    }
+
+
 def test_missing_assignment_is_refused_before_anything_is_written(
-    course: Path, results: tuple[ResultFile, ...]
+    course: Path, class_dir: Path
 ) -> None:
-    with pytest.raises(ExportError, match="'module-4-1' is not in the gradebook; run 'nbgrader"):
-        export_nbgrader(results=results, db=_db(course), course_id="alr")
+    with Gradebook(_db(course), course_id="alr") as gb:
+        gb.remove_assignment(nbgrader_name("4.3"))
+    with pytest.raises(ExportError, match="'module-4-3' is not in the gradebook; run 'nbgrader"):
+        _export(course, class_dir)
     with Gradebook(_db(course), course_id="alr") as gb:
         assert gb.students == []
 
 
-def test_points_mismatch_is_refused(course: Path, results: tuple[ResultFile, ...]) -> None:
-    alice = next(r for r in results if r.student == "alice")
-    doubled = dataclasses.replace(
-        alice,
-        tests=tuple(
-            dataclasses.replace(t, max_score=2 * t.max_score)
-            for t in alice.tests
-            if t.module == "3.1"
-        ),
-    )
+def test_points_mismatch_is_refused(course: Path, class_dir: Path, tmp_path: Path) -> None:
+    root = Path(shutil.copytree(class_dir, tmp_path / "results"))
+    for student, module in GRADED:
+        old = read_result(result_path(root, student, module))
+        doubled = tuple(
+            dataclasses.replace(t, score=2 * t.score, max_score=2 * t.max_score) for t in old.tests
+        )
+        write_result(root, dataclasses.replace(old, tests=doubled))
     with pytest.raises(ExportError, match="worth 2 points but .* grades it out of 4"):
-        export_nbgrader(results=[doubled], db=_db(course), course_id="alr")
-
-
-def test_grades_round_trip_through_nbgrader_export(
-    course: Path, results: tuple[ResultFile, ...]
-) -> None:
-    only_31 = [
-        dataclasses.replace(r, tests=tuple(t for t in r.tests if t.module == "3.1"))
-        for r in results
-    ]
-    for _ in range(2):  # a second export updates the same rows
-        written = export_nbgrader(results=only_31, db=_db(course), course_id="alr")
-    assert len(written) == 4 * 3  # three graded functions of 3.1 for four students
-    with Gradebook(_db(course), course_id="alr") as gb:
-        grade = gb.find_grade("test_rmsprop_step", "module-3-1", "module-3-1", "bob")
-        assert (grade.auto_score, grade.max_score) == (0.0, POINTS)
-        grade = gb.find_grade("test_ema", "module-3-1", "module-3-1", "carol")
-        assert (grade.auto_score, grade.max_score) == (1.0, POINTS)
-    _nbgrader(course, "export", "--to", "grades.csv")
-    with open(course / "grades.csv", newline="") as handle:
-        rows = {r["student_id"]: r for r in csv.DictReader(handle)}
-    assert {r["assignment"] for r in rows.values()} == {"module-3-1"}
-    assert {k: float(r["score"]) for k, r in rows.items()} == {
-        "alice": 6,
-        "bob": 4,
-        "carol": 5,
-        "dave": 5.5,
-    }
-    assert {float(r["max_score"]) for r in rows.values()} == {3.0 * POINTS}
+        _export(course, root)

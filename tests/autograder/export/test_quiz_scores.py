@@ -14,8 +14,6 @@ from autograder.export.quiz_scores import load_quiz_totals
 from quizzes.api import record_answer, score_answers
 from quizzes.bank import load_quizzes
 
-from .conftest import RESULTS
-
 
 def test_totals_of_really_scored_answers(tmp_path: Path) -> None:
     """Three of 3.1's four skill-check questions right: 3 out of the module's 4 points."""
@@ -38,9 +36,9 @@ def test_totals_of_really_scored_answers(tmp_path: Path) -> None:
     assert (total.student, total.score, total.max_score) == ("alice", 3.0, 4.0)
 
 
-def test_column_maximum_counts_unanswered_questions() -> None:
-    """bob answered 3 of 3.1's questions; alice also did 4.1: both are out of 3.1 + 4.1."""
-    totals = {t.student: t for t in load_quiz_totals([RESULTS], {"3.1": 4.0, "4.1": 4.0})}
+def test_column_maximum_counts_unanswered_questions(class_dir: Path) -> None:
+    """bob answered only 3.1's skill check; alice also did 4.1: both are out of 3.1 + 4.1."""
+    totals = {t.student: t for t in load_quiz_totals([class_dir], {"3.1": 4.0, "4.1": 4.0})}
     assert (totals["alice"].score, totals["alice"].max_score) == (7.0, 8.0)
     assert (totals["bob"].score, totals["bob"].max_score) == (2.0, 8.0)
 
