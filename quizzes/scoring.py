@@ -125,6 +125,12 @@ def score_records(
                 "skipped (check the module's quiz file for the current ids)"
             )
             continue
+        if r.module != question.module:
+            problems.append(
+                f"{r.student}: event {r.event_id}: module {r.module!r} does not match question "
+                f"{r.question!r} (module {question.module}); refused"
+            )
+            continue
         try:
             scored.append(ScoredAnswer(r, question, score_response(question, r.response, r.seed)))
         except InvalidResponse as exc:

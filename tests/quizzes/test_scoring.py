@@ -160,3 +160,12 @@ def test_nothing_valid_to_score_is_an_error(tmp_path: Path, catalog: QuizCatalog
     path.write_text("garbage\n")
     with pytest.raises(AlrError, match="no valid answers to score"):
         score_answers(answers=[path, tmp_path / "missing.jsonl"], out=tmp_path, catalog=catalog)
+
+
+def test_a_record_whose_module_and_question_disagree_is_refused(catalog: QuizCatalog) -> None:
+    from quizzes.scoring import score_records
+
+    record = AnswerRecord("e1", "ann", "3.1", "4.1.check.term", "a", "2026-03-01T10:00:00Z")
+    scored, problems = score_records([record], catalog)
+    assert scored == [] and len(problems) == 1
+    assert "module '3.1' does not match question '4.1.check.term'" in problems[0]
