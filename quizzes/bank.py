@@ -13,18 +13,21 @@ Files are read with the course's typed YAML reader (`course.fields`): YAML 1.2 n
         concepts: [rmsprop]
         options:
           - {id: a, text: ..., correct: true, explanation: ...}
+          - {id: b, text: ..., correct: false, explanation: ..., misconception: eps_inside_sqrt}
     bank:                   # at least eight further questions
       - id: ema-weights
         kind: single_choice | multiple_answer | numeric | generated_numeric
         stem: ...           # markdown; generated stems use {param} placeholders
         concepts: [ema]
         points: 1           # optional, default 1
-        options: [...]      # choice kinds
+        options: [...]      # choice kinds; every wrong option names the misconception it
+                            #   reveals (an id of quizzes.misconceptions, or `none`)
         partial_credit: net-correct  # multiple_answer: off, net-correct, coverage, each-answer
         answer: 0.1         # numeric only
         tolerance: {rel: 1e-3, abs: 0}  # numeric kinds, optional
         generator: m_hat    # generated_numeric only, a name from quizzes.generators
-        parameters: {beta1: [0.8, 0.9], grads: [[1, -2, 0.5]]}
+        parameters: {beta1: [0.8, 0.9], steps: [2, 3]}  # stems may also use the fields the
+                            #   generator draws ({grads})
         explanation: ...    # numeric kinds: the worked solution shown after answering
 """
 
@@ -38,6 +41,7 @@ from course.errors import CourseFileError
 from course.fields import Reader, display_path, parse_yaml
 from quizzes.concepts import PREREQUISITES
 from quizzes.generators import GENERATORS
+from quizzes.misconceptions import MISCONCEPTIONS, NONE
 from quizzes.model import (
     ModuleQuiz,
     Option,
@@ -63,7 +67,34 @@ _KEYS: dict[QuestionKind, dict[str, bool]] = {
     QuestionKind.GENERATED_NUMERIC: _COMMON
     | {"generator": True, "parameters": True, "tolerance": False, "explanation": True},
 }
-_OPTION_KEYS = {"id": True, "text": True, "correct": False, "explanation": True}
+_OPTION_KEYS = {
+    "id": True,
+    "text": True,
+    "correct": False,
+    "explanation": True,
+    "misconception": False,
+}
+
+
+def _misconception(r: Reader, item: dict[str, Any], where: str, correct: bool) -> str | None:
+    """A wrong option must name the misconception it reveals (or `none`); a right one must not."""
+    value = item.get("misconception")
+    if correct:
+        if value is not None:
+            r.error(
+                f"{where}.misconception", "a correct option reveals no misconception; remove it"
+            )
+        return None
+    if value == NONE:
+        return None
+    if value not in MISCONCEPTIONS:
+        r.error(
+            f"{where}.misconception",
+            f"expected the misconception this wrong option reveals (an id of "
+            f"quizzes.misconceptions) or {NONE!r}, got {value!r}",
+        )
+        return None
+    return str(value)
 
 
 def _text(r: Reader, node: dict[str, Any], key: str, where: str) -> str:
@@ -81,9 +112,8 @@ def _options(r: Reader, node: dict[str, Any], where: str) -> tuple[Option, ...]:
             r.error(f"{w}.id", f"expected a new lower-case letter, got {oid!r}")
         seen.add(str(oid))
         correct = r.boolean(item.get("correct", False), f"{w}.correct")
-        options.append(
-            Option(str(oid), _text(r, item, "text", w), correct, _text(r, item, "explanation", w))
-        )
+        text, why = _text(r, item, "text", w), _text(r, item, "explanation", w)
+        options.append(Option(str(oid), text, correct, why, _misconception(r, item, w, correct)))
     return tuple(options)
 
 
@@ -196,11 +226,16 @@ def _question(r: Reader, node: Any, where: str, module: str, slot: Slot | None) 
 
 
 def _check_instances(r: Reader, question: Question, where: str) -> None:
-    """Every seed must give a finite answer and a stem whose placeholders are all parameters."""
-    names = {n for n, _ in question.parameters}
+    """Every seed must give a finite answer and a stem whose placeholders are all parameters or
+    fields the generator draws."""
+    names = {n for n, _ in question.parameters} | set(GENERATORS[question.generator].shown)
     fields = {f for _, f, _, _ in string.Formatter().parse(question.stem) if f}
     if fields - names:
-        r.error(f"{where}.stem", f"placeholders {sorted(fields - names)} are not parameters")
+        r.error(
+            f"{where}.stem",
+            f"placeholders {sorted(fields - names)} are neither parameters nor fields of "
+            f"generator {question.generator} ({', '.join(sorted(names))})",
+        )
         return
     for seed in range(16):
         try:
