@@ -20,7 +20,8 @@ or a record whose `module` is not the module of its `question`, is skipped with 
 the file and the line, and every other line is kept.
 
 `sync_answers(store, results)` merges each student's local file into
-`<results>/answers/<student>.jsonl` by `event_id` (a set union, sorted by time then id; lines it
+`<results>/answers/<student>.jsonl` by `event_id` (a set union in time order, answers of the
+same second in the order they were written; lines it
 cannot read are kept verbatim at the end), writing a temp file and `os.replace`-ing it under a
 lock: running it twice adds nothing, and an interrupted sync leaves either the old or the new
 file, while the local store still holds everything. A results file that cannot be read at all is
@@ -278,8 +279,9 @@ class SyncReport:
     problems: tuple[str, ...]
 
 
-def _sort_key(r: AnswerRecord) -> tuple[str, str]:
-    return (format_time(r.time), r.event_id)
+def _sort_key(r: AnswerRecord) -> datetime:
+    """Time order; a stable sort keeps answers of the same second in the order written."""
+    return r.time
 
 
 def _beside(dest: Path) -> tuple[Path, _Contents]:
