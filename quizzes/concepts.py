@@ -122,3 +122,34 @@ def topological_order() -> tuple[str, ...]:
         done.extend(ready)
         remaining.difference_update(ready)
     return tuple(done)
+
+
+def course_order() -> tuple[str, ...]:
+    """Concepts with every prerequisite first, ties broken by where the course first grades
+    them (the order of `FUNCTION_CONCEPTS`), so ema comes first and layerwise_scaling last."""
+    first: dict[str, int] = {}
+    for i, concepts in enumerate(FUNCTION_CONCEPTS.values()):
+        for c in concepts:
+            first.setdefault(c, i)
+    done: list[str] = []
+    remaining = set(PREREQUISITES)
+    while remaining:
+        ready = [c for c in remaining if all(p in done for p in PREREQUISITES[c])]
+        if not ready:
+            raise ValueError(f"prerequisite cycle among {sorted(remaining)}")
+        nxt = min(ready, key=lambda c: (first.get(c, len(first)), c))
+        done.append(nxt)
+        remaining.discard(nxt)
+    return tuple(done)
+
+
+def ancestors(concept: str) -> set[str]:
+    """Every concept `concept` builds on, directly or not."""
+    found: set[str] = set()
+    todo = list(PREREQUISITES[concept])
+    while todo:
+        c = todo.pop()
+        if c not in found:
+            found.add(c)
+            todo.extend(PREREQUISITES[c])
+    return found

@@ -1,15 +1,19 @@
 """Evidence events for the practice queue, read from a results folder.
 
-Sources:
+An `Event` is what the queue works on (tests build them directly); the readers below turn
+today's files into events:
 - grading results `RESULTS_DIR/*.json` (Gradescope results.json with `tests[].tags =
   [module, function, diagnosis?]` and `tests[].extra_data.function`): the tests of one function
   (max_score > 0) give one event per concept of the function (`FUNCTION_CONCEPTS`) with fraction
-  sum(score)/sum(max_score), item "exercise:<function>"; a failed test whose diagnosis names a
-  misconception also gives one 0 event for that misconception's concept (`DIAGNOSIS_CONCEPTS`),
-  unless the function already covers it. Time: top-level `extra_data.graded_at`, else the
-  test's `extra_data.graded_at`, else the result file's modification time (whole seconds, UTC).
-- quiz scores `RESULTS_DIR/quizzes/*.json` ("alr-quiz-score/1"): every entry of `history` gives
-  one event per concept of its question, item "quiz:<question id>", at `answered_at`.
+  sum(score)/sum(max_score), item "exercise:<function>", naming the misconceptions its failed
+  tests were diagnosed with; a diagnosed misconception whose concept the function does not cover
+  also gives a 0 event for that concept. Time: top-level `extra_data.graded_at`, else the test's
+  `extra_data.graded_at`, else the result file's modification time (whole seconds, UTC).
+- quiz scores `RESULTS_DIR/quizzes/*.json` ("alr-quiz-score/1"): every entry of `history` that
+  is not practice (the first answer to a question, or to a new instance of a generated one)
+  gives one event per concept of its question, item "quiz:<question id>", at `answered_at`,
+  naming the misconceptions the answer revealed (and a 0 event for a misconception's concept the
+  question does not cover).
 
 Files that cannot be read are reported as problems and skipped; nothing else is lost.
 """
@@ -23,7 +27,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from quizzes.concepts import DIAGNOSIS_CONCEPTS, FUNCTION_CONCEPTS
+from quizzes.concepts import FUNCTION_CONCEPTS
+from quizzes.misconceptions import MISCONCEPTIONS
 from quizzes.model import QuizCatalog
 from quizzes.store import parse_time
 
@@ -35,13 +40,20 @@ class Source(StrEnum):
 
 @dataclass(frozen=True)
 class Event:
-    """One piece of evidence: `frac` in [0, 1] of `item` answered/passed, about `concept`."""
+    """One piece of evidence: `frac` in [0, 1] of `item` answered/passed, about `concept`, and
+    the misconceptions (ids of `quizzes.misconceptions`) the answer or result revealed."""
 
     time: datetime
     concept: str
     item: str
     source: Source
     frac: float
+    misconceptions: tuple[str, ...] = ()
+
+
+def _concept_of(misconception: str) -> str | None:
+    found = MISCONCEPTIONS.get(misconception)
+    return found.concept if found else None
 
 
 def _graded_at(holder: dict[str, Any]) -> datetime | None:
@@ -66,7 +78,7 @@ def result_events(doc: dict[str, Any], mtime: datetime) -> list[Event]:
     """Events of one grading result (see the module docstring)."""
     doc_time = _graded_at(doc)
     totals: dict[tuple[str, datetime], list[float]] = {}  # (function, time) -> [score, max]
-    wrong: set[tuple[str, datetime, str]] = set()
+    shown: dict[tuple[str, datetime], set[str]] = {}  # (function, time) -> misconceptions
     for test in doc.get("tests") or []:
         if type(test) is not dict:
             continue
@@ -82,16 +94,43 @@ def result_events(doc: dict[str, Any], mtime: datetime) -> list[Event]:
         total = totals.setdefault((fn, when), [0.0, 0.0])
         total[0] += min(float(max_score), max(0.0, float(score)))
         total[1] += float(max_score)
-        concept = DIAGNOSIS_CONCEPTS.get(_tagged(test, "diagnosis", 2) or "")
-        if concept and concept not in FUNCTION_CONCEPTS[fn] and score < max_score:
-            wrong.add((fn, when, concept))
-    events = [
-        Event(when, c, f"exercise:{fn}", Source.EXERCISE, got / out)
-        for (fn, when), (got, out) in totals.items()
-        for c in FUNCTION_CONCEPTS[fn]
-    ]
-    events += [Event(when, c, f"exercise:{fn}", Source.EXERCISE, 0.0) for fn, when, c in wrong]
+        diagnosis = _tagged(test, "diagnosis", 2) or ""
+        if _concept_of(diagnosis) and score < max_score:
+            shown.setdefault((fn, when), set()).add(diagnosis)
+    events = []
+    for (fn, when), (got, out) in totals.items():
+        found = tuple(sorted(shown.get((fn, when), ())))
+        item = f"exercise:{fn}"
+        events += [
+            Event(when, c, item, Source.EXERCISE, got / out, found) for c in FUNCTION_CONCEPTS[fn]
+        ]
+        events += [
+            Event(when, concept, item, Source.EXERCISE, 0.0, (m,))
+            for m in found
+            if (concept := _concept_of(m)) and concept not in FUNCTION_CONCEPTS[fn]
+        ]
     return sorted(events, key=lambda e: (e.time, e.concept, e.item, e.frac))
+
+
+def _history_events(h: Any, catalog: QuizCatalog) -> list[Event]:
+    """The events of one history entry (none for practice); raises on a malformed entry."""
+    question = catalog.question(str(h["question"]))
+    if question is None:
+        raise ValueError(f"unknown question {h['question']!r}")
+    frac = min(1.0, max(0.0, float(h["score"]) / float(h["max_score"])))
+    when = parse_time(h["answered_at"])
+    found = h.get("misconceptions") or []
+    if not isinstance(found, list) or not all(isinstance(m, str) for m in found):
+        raise ValueError(f"misconceptions: expected a list of ids, got {found!r}")
+    if h.get("practice") is True:
+        return []
+    item, named = f"quiz:{question.id}", tuple(sorted(m for m in found if _concept_of(m)))
+    events = [Event(when, c, item, Source.QUIZ, frac, named) for c in question.concepts]
+    return events + [
+        Event(when, concept, item, Source.QUIZ, 0.0, (m,))
+        for m in named
+        if (concept := _concept_of(m)) and concept not in question.concepts
+    ]
 
 
 def quiz_events(
@@ -104,17 +143,9 @@ def quiz_events(
         return [], [f"{where}: no history list; not a quiz score file (alr quiz score writes them)"]
     for i, h in enumerate(history):
         try:
-            question = catalog.question(str(h["question"]))
-            if question is None:
-                raise ValueError(f"unknown question {h['question']!r}")
-            frac = min(1.0, max(0.0, float(h["score"]) / float(h["max_score"])))
-            when = parse_time(h["answered_at"])
+            events += _history_events(h, catalog)
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             problems.append(f"{where}: history[{i}]: {exc!r}; skipped")
-            continue
-        events += [
-            Event(when, c, f"quiz:{question.id}", Source.QUIZ, frac) for c in question.concepts
-        ]
     return events, problems
 
 
