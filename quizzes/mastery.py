@@ -116,6 +116,7 @@ class MisconceptionState:
     id: str
     reveals: list[tuple[datetime, str, Source]] = field(default_factory=list)
     cleared_at: datetime | None = None
+    redos: int = 0  # results of the functions that showed it, since it was (re)revealed
 
     @property
     def last_revealed(self) -> datetime:
@@ -154,15 +155,26 @@ class StudentModel:
         default_factory=lambda: {c: ConceptState() for c in PREREQUISITES}
     )
     misconceptions: dict[str, MisconceptionState] = field(default_factory=dict)
+    last_seen: dict[str, datetime] = field(default_factory=dict)  # item -> last time
+    seen: dict[str, int] = field(default_factory=dict)  # item -> distinct times it was answered
 
     def observe(self, event: Event, targets: Targets) -> None:
+        new_time = self.last_seen.get(event.item) != event.time
+        if new_time:
+            self.seen[event.item] = self.seen.get(event.item, 0) + 1
+        self.last_seen[event.item] = max(event.time, self.last_seen.get(event.item, event.time))
         if event.concept in self.states:
             self.states[event.concept].observe(event.time, event.source, event.frac, event.item)
         for m in event.misconceptions:
             state = self.misconceptions.setdefault(m, MisconceptionState(m))
+            if state.reveals and not state.active:
+                state.redos = 0  # back after it was cleared: redo the function again
             reveal = (event.time, event.item, event.source)
             if reveal not in state.reveals:
                 state.reveals.append(reveal)
+        for state in self.misconceptions.values():
+            if new_time and state.active and event.item in state.exercise_items:
+                state.redos += 1
         if event.frac < RIGHT or event.misconceptions:
             return
         aimed = set(targets(event.item))

@@ -105,10 +105,7 @@ def _pick_questions(candidates: Sequence[Question], model: StudentModel, n: int)
     """Never-answered questions first, then the ones answered longest ago, then by id."""
 
     def last(q: Question) -> datetime:
-        return max(
-            (s.last_seen.get(f"quiz:{q.id}", _EPOCH) for s in model.states.values()),
-            default=_EPOCH,
-        )
+        return model.last_seen.get(f"quiz:{q.id}", _EPOCH)
 
     return sorted(candidates, key=lambda q: (last(q), q.id))[:n]
 
@@ -119,27 +116,45 @@ def _bank_item(concept: str, model: StudentModel, catalog: QuizCatalog) -> tuple
     return (f"quiz:{chosen[0].id}", chosen[0].module) if chosen else ("", "")
 
 
+#: after this many results of a function without progress, practice moves to other items
+REDO_LIMIT = 2
+
+
 def _learn_item(
     concept: str, state: ConceptState, model: StudentModel, catalog: QuizCatalog, taken: set[str]
 ) -> tuple[str, str]:
     """The concept's graded function with the lowest best score below 1 (one the student was
-    graded on first, then in course order), else a bank question; never an item already listed."""
-
-    def key(fn: str) -> tuple[float, int, int]:
-        item = f"exercise:{fn}"
-        return (state.best.get(item, 0.0), 0 if item in state.best else 1, _FUNCTIONS.index(fn))
-
-    open_fns = [
+    graded on first, then in course order) while it has been tried fewer than REDO_LIMIT times;
+    then whichever of the concept's open functions and bank questions was practised longest ago
+    (never first), so that a student stuck on one function gets other ways in. Never an item
+    already listed."""
+    functions = [
         fn
         for fn, cs in FUNCTION_CONCEPTS.items()
         if concept in cs
         and state.best.get(f"exercise:{fn}", 0.0) < 1.0
         and f"exercise:{fn}" not in taken
     ]
-    if open_fns:
-        fn = min(open_fns, key=key)
+    fresh = [fn for fn in functions if model.seen.get(f"exercise:{fn}", 0) < REDO_LIMIT]
+    if fresh:
+        fn = min(
+            fresh,
+            key=lambda f: (
+                state.best.get(f"exercise:{f}", 0.0),
+                0 if f"exercise:{f}" in state.best else 1,
+                _FUNCTIONS.index(f),
+            ),
+        )
         return f"exercise:{fn}", FUNCTION_MODULE[fn]
-    return _bank_item(concept, model, catalog)
+    options = [(f"exercise:{fn}", FUNCTION_MODULE[fn]) for fn in functions]
+    options += [
+        (f"quiz:{q.id}", q.module)
+        for q in catalog.bank_questions
+        if concept in q.concepts and f"quiz:{q.id}" not in taken
+    ]
+    if not options:
+        return "", ""
+    return min(options, key=lambda o: (model.last_seen.get(o[0], _EPOCH), o[0]))
 
 
 def _words(m: str) -> str:
@@ -169,7 +184,8 @@ def _fix_for(
     m = state.id
     shown_by = [i.split(":", 1)[1] for _, i, _ in state.reveals if i.startswith("quiz:")]
     entries = []
-    for item in state.exercise_items:
+    redo = state.exercise_items if state.redos <= REDO_LIMIT else ()
+    for item in redo:
         fn = item.split(":", 1)[1]
         reason = f"fix {m}: your {fn} showed this mistake. {_words(m)} Redo {fn} with this hint."
         entries.append(
