@@ -429,3 +429,46 @@ def test_a_right_answer_to_a_targeting_question_clears_it(catalog: QuizCatalog) 
     assert "eps_inside_sqrt" not in catalog.targets("quiz:4.2.bank.cap")
     still = build_queue("s", [*shown, unrelated], catalog, T0 + timedelta(days=2))
     assert still["misconceptions"]["eps_inside_sqrt"]["active"] is True
+
+
+def test_a_right_first_answer_added_to_an_answer_history_never_lowers_mastery(
+    catalog: QuizCatalog,
+) -> None:
+    """The same property through the scorer and the evidence reader: 300 random answer
+    histories on module 4.1's questions, plus a right answer to a question not yet answered,
+    at a random time; no concept of that question loses P(known), including when earlier
+    answers are repeats (practice) of other questions."""
+    from quizzes.evidence import quiz_events
+    from quizzes.model import QuestionKind
+    from quizzes.scoring import score_document, score_records
+    from quizzes.store import AnswerRecord, format_time
+
+    questions = [
+        q
+        for q in (*catalog.module("4.1").skill_check, *catalog.module("4.1").bank)
+        if q.kind is QuestionKind.SINGLE_CHOICE
+    ]
+    rng = random.Random(11)
+
+    def p_known(records: list[AnswerRecord]) -> dict[str, float]:
+        scored, _ = score_records(records, catalog)
+        events, _ = quiz_events(score_document("s", scored, []), catalog)
+        doc = build_queue("s", events, catalog, T0 + timedelta(days=40))
+        return {c: v["p_known"] for c, v in doc["concepts"].items()}
+
+    def answer(i: int, q: object, option: str, day: float) -> AnswerRecord:
+        when = format_time(T0 + timedelta(days=day))
+        return AnswerRecord(f"e{i:04d}", "s", "4.1", q.id, option, when)  # type: ignore[attr-defined]
+
+    for _ in range(300):
+        pool = rng.sample(questions, len(questions))
+        new, old = pool[0], pool[1 : rng.randrange(2, 7)]
+        records = [
+            answer(i, q, rng.choice(q.option_ids), rng.uniform(0, 30))
+            for i, q in enumerate(rng.choices(old, k=rng.randrange(1, 9)))
+        ]
+        before = p_known(records)
+        extra = answer(9999, new, new.correct_ids[0], rng.uniform(-1, 31))
+        after = p_known([*records, extra])
+        for c in new.concepts:
+            assert after[c] >= before[c] - 1e-6, (c, records, extra)
