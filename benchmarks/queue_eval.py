@@ -313,6 +313,7 @@ class Chooser:
         self.policy, self.items, self.catalog, self.rng = policy, items, catalog, rng
         self.by_id = {i.id: i for i in items}
         self.model = StudentModel()
+        self.answered: set[str] = set()  # questions answered once: a repeat is practice
         self.turn = 0
         order = course_order()
         self.cycle = [[i for i in items if c in i.concepts] for c in order]
@@ -335,6 +336,8 @@ class Chooser:
     def tell(self, item: Item, now: datetime, frac: float, shown: tuple[str, ...]) -> None:
         if self.policy not in ("queue", "gate"):
             return
+        practice = bool(item.question and not item.question.generator and item.id in self.answered)
+        self.answered.add(item.id)  # only a first answer is evidence (quizzes.scoring)
         shown = shown if self.policy == "queue" else ()
         source = Source.QUIZ if item.question else Source.EXERCISE
         concepts = list(item.concepts)
@@ -343,7 +346,8 @@ class Chooser:
         ]
         for c in concepts:
             f = frac if c in item.concepts else 0.0
-            self.model.observe(Event(now, c, item.id, source, f, shown), self.catalog.targets)
+            event = Event(now, c, item.id, source, f, () if practice else shown, practice)
+            self.model.observe(event, self.catalog.targets)
 
 
 def teach_one(

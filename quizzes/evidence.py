@@ -9,11 +9,11 @@ today's files into events:
   tests were diagnosed with; a diagnosed misconception whose concept the function does not cover
   also gives a 0 event for that concept. Time: top-level `extra_data.graded_at`, else the test's
   `extra_data.graded_at`, else the result file's modification time (whole seconds, UTC).
-- quiz scores `RESULTS_DIR/quizzes/*.json` ("alr-quiz-score/1"): every entry of `history` that
-  is not practice (the first answer to a question, or to a new instance of a generated one)
-  gives one event per concept of its question, item "quiz:<question id>", at `answered_at`,
-  naming the misconceptions the answer revealed (and a 0 event for a misconception's concept the
-  question does not cover).
+- quiz scores `RESULTS_DIR/quizzes/*.json` ("alr-quiz-score/1"): every entry of `history` gives
+  one event per concept of its question, item "quiz:<question id>", at `answered_at`, naming the
+  misconceptions the answer revealed (and a 0 event for a misconception's concept the question
+  does not cover). An entry marked practice (a repeated answer) gives `practice` events: they
+  tell the queue when the item was practised, and are no evidence.
 
 Files that cannot be read are reported as problems and skipped; nothing else is lost.
 """
@@ -41,7 +41,8 @@ class Source(StrEnum):
 @dataclass(frozen=True)
 class Event:
     """One piece of evidence: `frac` in [0, 1] of `item` answered/passed, about `concept`, and
-    the misconceptions (ids of `quizzes.misconceptions`) the answer or result revealed."""
+    the misconceptions (ids of `quizzes.misconceptions`) the answer or result revealed. A
+    `practice` event (a repeated answer) only says when the item was last practised."""
 
     time: datetime
     concept: str
@@ -49,6 +50,7 @@ class Event:
     source: Source
     frac: float
     misconceptions: tuple[str, ...] = ()
+    practice: bool = False  # a repeat answer: when the item was practised, not evidence
 
 
 def _concept_of(misconception: str) -> str | None:
@@ -122,9 +124,9 @@ def _history_events(h: Any, catalog: QuizCatalog) -> list[Event]:
     found = h.get("misconceptions") or []
     if not isinstance(found, list) or not all(isinstance(m, str) for m in found):
         raise ValueError(f"misconceptions: expected a list of ids, got {found!r}")
-    if h.get("practice") is True:
-        return []
     item, named = f"quiz:{question.id}", tuple(sorted(m for m in found if _concept_of(m)))
+    if h.get("practice") is True:
+        return [Event(when, c, item, Source.QUIZ, frac, practice=True) for c in question.concepts]
     events = [Event(when, c, item, Source.QUIZ, frac, named) for c in question.concepts]
     return events + [
         Event(when, concept, item, Source.QUIZ, 0.0, (m,))

@@ -2,7 +2,8 @@
 
 Every event (`quizzes.evidence.Event`) is one observation of its concept, replayed in time order
 (ties by item): there is no grouping into sessions, so the model is a composition of per-event
-updates, each increasing in its prior.
+updates, each increasing in its prior. Practice events (repeated answers) only record when the
+item was practised.
 
 Acquisition (hand-written BKT; p_init 0.2, p_learn 0.15, p_slip 0.1, p_guess 0.25 for quiz and
 0.05 for exercise observations) uses the fractional likelihood
@@ -163,6 +164,8 @@ class StudentModel:
         if new_time:
             self.seen[event.item] = self.seen.get(event.item, 0) + 1
         self.last_seen[event.item] = max(event.time, self.last_seen.get(event.item, event.time))
+        if event.practice:
+            return
         if event.concept in self.states:
             self.states[event.concept].observe(event.time, event.source, event.frac, event.item)
         for m in event.misconceptions:
@@ -200,5 +203,6 @@ def concept_state(events: Collection[Event]) -> ConceptState:
     """Replay one concept's events (no misconceptions needed) and return its state."""
     state = ConceptState()
     for e in sorted(events, key=lambda e: (e.time, e.item, e.concept, e.frac)):
-        state.observe(e.time, e.source, e.frac, e.item)
+        if not e.practice:
+            state.observe(e.time, e.source, e.frac, e.item)
     return state

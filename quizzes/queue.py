@@ -4,9 +4,12 @@ next, then spaced reviews, every entry with its reason in words.
 The student model (`quizzes.mastery`) is replayed from the events at or before `now`. Entries:
 1. fix (kind "learn", `misconception` set): for each active misconception, strongest evidence
    first (2 per graded result that showed it, 1 per quiz answer, then the most recent), a redo of
-   each graded function that showed it, with the hint, then up to two practice-bank questions
-   whose wrong options (or generated variants) name it, never-answered ones first. The reason
-   says what the mistake is and what the rule says (the grader's hint text).
+   each graded function that showed it, with the hint (until it has been tried REDO_LIMIT more
+   times), then up to two practice-bank questions whose wrong options (or generated variants)
+   name it and whose answer can still count (never answered, or generated). The reason says what
+   the mistake is and what the rule says (the grader's hint text). When nothing that could show
+   the mistake is gone is left, the misconception stays listed under `misconceptions` and its
+   concept is practised through its learn entry.
 2. learn: concepts not yet mastered. Those with direct evidence come first, in the course order
    of the items that gave it (a blank 4.1 notebook starts at bias_correction, 4.1's first
    function): direct evidence is never locked behind prerequisites nobody has observed. Then the
@@ -16,8 +19,10 @@ The student model (`quizzes.mastery`) is replayed from the events at or before `
 3. review: mastered concepts due at `now` (FSRS), lowest retrievability first;
 4. scheduled: the other mastered concepts, earliest due first.
 Item of a learn entry: the concept's graded function with the lowest best score below 1 (in
-course order), else a bank question; reviews use bank questions. A bank question is one never
-answered first (only a first answer counts), then the one answered longest ago, then by id.
+course order), tried at most REDO_LIMIT times, then the concept's items in turn; reviews use bank
+questions in turn. "In turn": the item practised longest ago first (never practised first), ties
+to items whose answer still counts (a question never answered, a new instance of a generated
+one, a new graded result); a repeated answer is practice, not evidence, but its feedback teaches.
 
 Queue file `OUT/queues/<student>.json` (schema "alr-queue/1"; compact JSON, sorted keys):
     {"schema": "alr-queue/1", "student": "ann", "generated_at": "2026-03-03T08:00:00Z",
@@ -38,7 +43,7 @@ Queue file `OUT/queues/<student>.json` (schema "alr-queue/1"; compact JSON, sort
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -101,19 +106,32 @@ def _retrievability(state: ConceptState, now: datetime) -> float | None:
     return float(SCHEDULER.get_card_retrievability(state.card, now))
 
 
-def _pick_questions(candidates: Sequence[Question], model: StudentModel, n: int) -> list[Question]:
-    """Never-answered questions first, then the ones answered longest ago, then by id."""
+def _pick_questions(
+    candidates: Sequence[Question], model: StudentModel, n: int, taken: Collection[str] = ()
+) -> list[Question]:
+    """Never-answered questions first (only a first answer is evidence), then generated ones (a
+    new instance is a fresh try), then the ones answered longest ago; ties by id. Never an item
+    already listed."""
 
-    def last(q: Question) -> datetime:
-        return model.last_seen.get(f"quiz:{q.id}", _EPOCH)
+    def key(q: Question) -> tuple[bool, bool, datetime, str]:
+        last = model.last_seen.get(f"quiz:{q.id}")
+        return (last is not None, not q.generator, last or _EPOCH, q.id)
 
-    return sorted(candidates, key=lambda q: (last(q), q.id))[:n]
+    return sorted((q for q in candidates if f"quiz:{q.id}" not in taken), key=key)[:n]
 
 
 def _bank_item(concept: str, model: StudentModel, catalog: QuizCatalog) -> tuple[str, str]:
+    """The concept's bank question practised longest ago (never first); ties: one whose answer
+    still counts (a generated one) first. Reviews rotate through all of them: a repeat is
+    practice, but its feedback still teaches."""
     candidates = [q for q in catalog.bank_questions if concept in q.concepts]
-    chosen = _pick_questions(candidates, model, 1)
-    return (f"quiz:{chosen[0].id}", chosen[0].module) if chosen else ("", "")
+    if not candidates:
+        return "", ""
+    chosen = min(
+        candidates,
+        key=lambda q: (model.last_seen.get(f"quiz:{q.id}", _EPOCH), not q.generator, q.id),
+    )
+    return f"quiz:{chosen.id}", chosen.module
 
 
 #: after this many results of a function without progress, practice moves to other items
@@ -125,9 +143,9 @@ def _learn_item(
 ) -> tuple[str, str]:
     """The concept's graded function with the lowest best score below 1 (one the student was
     graded on first, then in course order) while it has been tried fewer than REDO_LIMIT times;
-    then whichever of the concept's open functions and bank questions was practised longest ago
-    (never first), so that a student stuck on one function gets other ways in. Never an item
-    already listed."""
+    then the concept's other items in turn, the one practised longest ago first, so that a
+    student stuck on one function gets other ways in (a repeated question is practice, not
+    evidence, but its feedback still teaches). Never an item already listed."""
     functions = [
         fn
         for fn, cs in FUNCTION_CONCEPTS.items()
@@ -146,15 +164,18 @@ def _learn_item(
             ),
         )
         return f"exercise:{fn}", FUNCTION_MODULE[fn]
-    options = [(f"exercise:{fn}", FUNCTION_MODULE[fn]) for fn in functions]
-    options += [
-        (f"quiz:{q.id}", q.module)
-        for q in catalog.bank_questions
-        if concept in q.concepts and f"quiz:{q.id}" not in taken
-    ]
+    # least recently practised first; ties: what can still give evidence (a question never
+    # answered, a new instance of a generated one, a new result of a function) before repeats
+    options = [(1, f"exercise:{fn}", FUNCTION_MODULE[fn]) for fn in functions]
+    for q in catalog.bank_questions:
+        item = f"quiz:{q.id}"
+        if concept in q.concepts and item not in taken:
+            rank = 0 if item not in model.last_seen else 1 if q.generator else 2
+            options.append((rank, item, q.module))
     if not options:
         return "", ""
-    return min(options, key=lambda o: (model.last_seen.get(o[0], _EPOCH), o[0]))
+    chosen = min(options, key=lambda o: (model.last_seen.get(o[1], _EPOCH), o[0], o[1]))
+    return chosen[1], chosen[2]
 
 
 def _words(m: str) -> str:
@@ -165,11 +186,12 @@ def _words(m: str) -> str:
 def _fix_entries(model: StudentModel, catalog: QuizCatalog, now: datetime) -> list[QueueEntry]:
     active = [s for s in model.misconceptions.values() if s.active and s.id in MISCONCEPTIONS]
     active.sort(key=lambda s: (-s.weight, -s.last_revealed.timestamp(), s.id))
-    entries = []
+    entries: list[QueueEntry] = []
     for state in active:
         concept = MISCONCEPTIONS[state.id].concept
         p_known = model.states[concept].p_known
-        entries += _fix_for(state, concept, p_known, model, catalog, now)
+        taken = {e.item for e in entries}
+        entries += _fix_for(state, concept, p_known, model, catalog, now, taken)
     return entries
 
 
@@ -180,11 +202,12 @@ def _fix_for(
     model: StudentModel,
     catalog: QuizCatalog,
     now: datetime,
+    taken: set[str],
 ) -> list[QueueEntry]:
     m = state.id
     shown_by = [i.split(":", 1)[1] for _, i, _ in state.reveals if i.startswith("quiz:")]
     entries = []
-    redo = state.exercise_items if state.redos <= REDO_LIMIT else ()
+    redo = [i for i in state.exercise_items if i not in taken] if state.redos <= REDO_LIMIT else []
     for item in redo:
         fn = item.split(":", 1)[1]
         reason = f"fix {m}: your {fn} showed this mistake. {_words(m)} Redo {fn} with this hint."
@@ -193,7 +216,10 @@ def _fix_for(
                 concept, EntryKind.LEARN, item, FUNCTION_MODULE[fn], reason, p_known, None, now, m
             )
         )
-    for q in _pick_questions(catalog.questions_targeting(m), model, 2):
+    targeting = catalog.questions_targeting(m)
+    # a question already answered is practice only: it could never show the mistake is gone
+    fresh = [q for q in targeting if q.generator or f"quiz:{q.id}" not in model.last_seen]
+    for q in _pick_questions(fresh, model, 2, taken):
         if entries:
             reason = (
                 f"practice for {m}: a question whose wrong answers include this mistake; "
@@ -210,7 +236,7 @@ def _fix_for(
                 concept, EntryKind.LEARN, f"quiz:{q.id}", q.module, reason, p_known, None, now, m
             )
         )
-    if not entries:  # nothing targets it yet: practise its concept, with the reason
+    if not entries and not targeting:  # nothing targets it yet: practise its concept
         item, module = _bank_item(concept, model, catalog)
         reason = f"fix {m}: your answers showed this mistake. {_words(m)}"
         entries.append(

@@ -56,6 +56,33 @@ def rmsprop_step_size(rng: random.Random, lr: float, alpha: float, eps: float, s
     )
 
 
+def coupled_l2_steps(
+    rng: random.Random, lr: float, alpha: float, weight_decay: float, steps: int
+) -> Draw:
+    """theta_T of RMSProp with coupled L2: g' = g + wd theta enters the average and the step."""
+    for _ in range(TRIES):
+        theta0 = pick(rng, (-2.0, -1.0, 1.0, 2.0), 1)[0]
+        grads = pick(rng, GRADS, steps)
+        coupled, v = theta0, 0.0
+        decoupled, w = theta0, 0.0
+        for g in grads:
+            d = g + weight_decay * coupled
+            v = alpha * v + (1 - alpha) * d * d
+            coupled -= lr * d / (math.sqrt(v) + 1e-8)
+            w = alpha * w + (1 - alpha) * g * g
+            decoupled = decoupled * (1 - lr * weight_decay) - lr * g / (math.sqrt(w) + 1e-8)
+        if separated(coupled - theta0, decoupled - theta0):
+            break
+    else:
+        raise ValueError(NO_DRAW)
+    return Draw(
+        coupled,
+        shown={"theta0": theta0, "grads": grads},
+        variants={"decoupled_instead_of_coupled": decoupled},
+        state={"theta0": theta0, "grads": grads, "lr": lr, "alpha": alpha, "wd": weight_decay},
+    )
+
+
 # --- 3.2 -----------------------------------------------------------------------------------------
 def first_moment(rng: random.Random, beta1: float, steps: int) -> Draw:
     """The raw m_T of m_t = beta1 m_{t-1} + (1-beta1) g_t from m_0 = 0 (no correction)."""
@@ -235,6 +262,12 @@ SPECS: dict[str, Spec] = {
         ("lr", "alpha", "eps", "steps"),
         ("grads",),
         ("rmsprop_bias_corrected",),
+    ),
+    "coupled_l2_steps": (
+        coupled_l2_steps,
+        ("lr", "alpha", "weight_decay", "steps"),
+        ("theta0", "grads"),
+        ("decoupled_instead_of_coupled",),
     ),
     "first_moment": (first_moment, ("beta1", "steps"), ("grads",), ("ema_weights_swapped",)),
     "adamw_theta": (

@@ -41,6 +41,15 @@ def _rmsprop(s: dict[str, Any]) -> float:
     return abs(float(theta[0] - before[0]))
 
 
+def _coupled(s: dict[str, Any]) -> float:
+    theta, v = t([s["theta0"]]), t([0.0])
+    for g in s["grads"]:
+        theta, v = ref.rmsprop_step(
+            theta, t([g]), v, lr=s["lr"], alpha=s["alpha"], eps=1e-8, weight_decay=s["wd"]
+        )
+    return float(theta[0])
+
+
 def _adamw(s: dict[str, Any]) -> float:
     theta, _, _ = ref.adamw_step(
         t([s["theta"]]),
@@ -150,6 +159,7 @@ def _ema(s: dict[str, Any]) -> float:
 REFERENCES: dict[str, Callable[[dict[str, Any]], float]] = {
     "ema_final": _ema,
     "rmsprop_step_size": _rmsprop,
+    "coupled_l2_steps": _coupled,
     "first_moment": lambda s: float(
         ref.first_moment_trajectory(t(s["grads"]).reshape(-1, 1), s["beta1"])[-1, 0]
     ),

@@ -31,6 +31,12 @@ def _rmsprop(s: dict[str, Any], key: float) -> bool:
     return 0 < key <= s["lr"] / math.sqrt(1 - s["alpha"]) + 1e-15  # v_T >= (1 - alpha) g_T^2
 
 
+def _coupled(s: dict[str, Any], key: float) -> bool:
+    # each step moves theta by at most lr / sqrt(1 - alpha), since v_t >= (1 - alpha) g'_t^2
+    bound = len(s["grads"]) * s["lr"] / math.sqrt(1 - s["alpha"])
+    return abs(key - s["theta0"]) <= bound + 1e-9
+
+
 def _first_moment(s: dict[str, Any], key: float) -> bool:
     return abs(key) <= max(abs(g) for g in s["grads"]) + 1e-12  # the key inequality
 
@@ -138,6 +144,7 @@ def _excluded(s: dict[str, Any], key: float) -> bool:
 INVARIANTS: dict[str, Callable[[dict[str, Any], float], bool]] = {
     "ema_final": _ema_bounds,
     "rmsprop_step_size": _rmsprop,
+    "coupled_l2_steps": _coupled,
     "first_moment": _first_moment,
     "adamw_theta": _adamw,
     "second_moment": _second_moment,

@@ -472,3 +472,57 @@ def test_a_right_first_answer_added_to_an_answer_history_never_lowers_mastery(
         after = p_known([*records, extra])
         for c in new.concepts:
             assert after[c] >= before[c] - 1e-6, (c, records, extra)
+
+
+def test_practice_answers_are_no_evidence_but_move_practice_on(catalog: QuizCatalog) -> None:
+    """A repeated answer does not change P(known); it does make the queue offer another item
+    of the concept next time."""
+    from dataclasses import replace
+
+    both = {"trust_ratio": (0.0, ()), "lars_trust_ratio": (0.0, ())}
+    base = _result(both) + _result(both, day=1)  # both functions tried twice: other ways in
+    first = build_queue("s", base, catalog, T0 + timedelta(days=2))
+    entry = next(e for e in first["entries"] if e["concept"] == "trust_ratio")
+    assert entry["item"].startswith("quiz:")
+    repeat = replace(_ev("trust_ratio", 1.5, 1.0, item=entry["item"]), practice=True)
+    second = build_queue("s", [*base, repeat], catalog, T0 + timedelta(days=2))
+    assert second["concepts"]["trust_ratio"] == first["concepts"]["trust_ratio"]
+    again = next(e for e in second["entries"] if e["concept"] == "trust_ratio")
+    assert again["item"] != entry["item"]
+
+
+def test_a_function_that_keeps_failing_gives_way_to_other_items(catalog: QuizCatalog) -> None:
+    events = []
+    for day in range(4):
+        events += _result({"adam_step": (0.0, ("no_bias_correction",))}, day=day)
+    queue = build_queue("s", events, catalog, T0 + timedelta(days=5))
+    fixes = [e for e in queue["entries"] if e["misconception"] == "no_bias_correction"]
+    assert fixes and all(e["item"].startswith("quiz:") for e in fixes)  # no fifth redo
+    assert queue["misconceptions"]["no_bias_correction"]["active"] is True
+
+
+def test_fix_entries_never_offer_a_question_whose_answer_cannot_count(
+    catalog: QuizCatalog,
+) -> None:
+    """A question already answered is practice only, so it cannot show the mistake is gone:
+    the queue offers the targeting questions not yet answered (or generated ones)."""
+    targeting = catalog.questions_targeting("bias_correction_m_only")
+    answered = [q for q in targeting if not q.generator]
+    assert answered
+    events = [
+        _ev(
+            "bias_correction",
+            0.1 * i,
+            0.0,
+            item=f"quiz:{q.id}",
+            misconceptions=("bias_correction_m_only",),
+        )
+        for i, q in enumerate(answered)
+    ]
+    queue = build_queue("s", events, catalog, T0 + timedelta(days=1))
+    offered = [
+        e["item"] for e in queue["entries"] if e["misconception"] == "bias_correction_m_only"
+    ]
+    for item in offered:
+        q = catalog.question(item.split(":", 1)[1])
+        assert q is not None and (q.generator or q not in answered), item
