@@ -2,7 +2,8 @@
 
 The grader names a mistake with one of these ids when a student's results match a known wrong
 variant (or a structural failure: in-place change, aliasing, dtype, device); quiz distractors name
-the id they reveal; the practice queue targets them. `HINTS[id]` is what the student's code did
+the id they reveal (some ids, `QUIZ_ONLY`, are beliefs only an answer can show); the practice
+queue targets them. `HINTS[id]` is what the student's code did
 and what the rule says; `hint(id, function, location)` adds where to look in the submission.
 """
 
@@ -13,7 +14,7 @@ from typing import NamedTuple
 
 
 class Misconception(StrEnum):
-    """A known mistake, by its id (the value is what result files and quiz YAML carry)."""
+    "''A known mistake, by its id (the value is what result files and quiz YAML carry).''"
 
     NO_BIAS_CORRECTION = "no_bias_correction"
     BIAS_CORRECTION_M_ONLY = "bias_correction_m_only"
@@ -40,6 +41,28 @@ class Misconception(StrEnum):
     ALIASES_INPUT = "aliases_input"
     WRONG_DTYPE = "wrong_dtype"
     WRONG_DEVICE = "wrong_device"
+    # beliefs only a quiz answer can reveal (no graded function shows them)
+    EMA_UNNORMALISED = "ema_unnormalised"
+    FIRST_MOMENT_UNBOUNDED = "first_moment_unbounded"
+    RMSPROP_BIAS_CORRECTED = "rmsprop_bias_corrected"
+    STEP_SCALES_WITH_GRADIENT = "step_scales_with_gradient"
+    DECAY_PAPER_SCALING = "decay_paper_scaling"
+    ADAFACTOR_SUMS_NOT_MEANS = "adafactor_sums_not_means"
+    FACTORED_EXACT_ALWAYS = "factored_exact_always"
+    ADAFACTOR_BETA2_SWAPPED = "adafactor_beta2_swapped"
+    ADAFACTOR_RHO_IS_LR = "adafactor_rho_is_lr"
+    ADAFACTOR_DECAY_BY_ALPHA = "adafactor_decay_by_alpha"
+    RMS_AS_NORM = "rms_as_norm"
+    ONE_LR_FOR_ALL_LAYERS = "one_lr_for_all_layers"
+    LARS_NO_TRUST_COEFFICIENT = "lars_no_trust_coefficient"
+    LARS_DIRECTION_WITHOUT_DECAY = "lars_direction_without_decay"
+    EPS_NEGLIGIBLE = "eps_negligible"
+    AMSGRAD_RATE_NEVER_RISES = "amsgrad_rate_never_rises"
+    TRUST_RATIO_NOT_APPLIED = "trust_ratio_not_applied"
+    TRUST_RATIO_INVERTED = "trust_ratio_inverted"
+    UPDATE_RATIO_AFTER_NORM = "update_ratio_after_norm"
+    UPDATE_RATIO_INVERTED = "update_ratio_inverted"
+    EXCLUSION_IGNORED = "exclusion_ignored"
 
 
 #: Ids the grader finds from how a call failed rather than from a wrong value.
@@ -49,6 +72,34 @@ STRUCTURAL: frozenset[Misconception] = frozenset(
         Misconception.ALIASES_INPUT,
         Misconception.WRONG_DTYPE,
         Misconception.WRONG_DEVICE,
+    }
+)
+
+
+#: Ids only a quiz answer reveals: beliefs, not lines of code; the grader never names them.
+QUIZ_ONLY: frozenset[Misconception] = frozenset(
+    {
+        Misconception.EMA_UNNORMALISED,
+        Misconception.FIRST_MOMENT_UNBOUNDED,
+        Misconception.RMSPROP_BIAS_CORRECTED,
+        Misconception.STEP_SCALES_WITH_GRADIENT,
+        Misconception.DECAY_PAPER_SCALING,
+        Misconception.ADAFACTOR_SUMS_NOT_MEANS,
+        Misconception.FACTORED_EXACT_ALWAYS,
+        Misconception.ADAFACTOR_BETA2_SWAPPED,
+        Misconception.ADAFACTOR_RHO_IS_LR,
+        Misconception.ADAFACTOR_DECAY_BY_ALPHA,
+        Misconception.RMS_AS_NORM,
+        Misconception.ONE_LR_FOR_ALL_LAYERS,
+        Misconception.LARS_NO_TRUST_COEFFICIENT,
+        Misconception.LARS_DIRECTION_WITHOUT_DECAY,
+        Misconception.EPS_NEGLIGIBLE,
+        Misconception.AMSGRAD_RATE_NEVER_RISES,
+        Misconception.TRUST_RATIO_NOT_APPLIED,
+        Misconception.TRUST_RATIO_INVERTED,
+        Misconception.UPDATE_RATIO_AFTER_NORM,
+        Misconception.UPDATE_RATIO_INVERTED,
+        Misconception.EXCLUSION_IGNORED,
     }
 )
 
@@ -170,11 +221,109 @@ HINTS: dict[Misconception, Hint] = {
         "Results stay on theta.device: no .cpu(), .numpy() or .item() on returned tensors, and "
         "create tensors with *_like or device=theta.device.",
     ),
+    Misconception.EMA_UNNORMALISED: Hint(
+        "You add the new value with weight 1 instead of 1 - beta.",
+        "An EMA mixes old and new: beta * avg + (1 - beta) * x, so its weights sum to at most 1.",
+    ),
+    Misconception.FIRST_MOMENT_UNBOUNDED: Hint(
+        "You expect m_t to be able to exceed the largest gradient seen.",
+        "m_t is a sum of past gradients with non-negative weights that add up to 1 - beta1**t, so "
+        "|m_t| <= max |g_s|.",
+    ),
+    Misconception.RMSPROP_BIAS_CORRECTED: Hint(
+        "You divide RMSProp's average by 1 - alpha**t, as Adam does.",
+        "RMSProp has no bias correction: v_1 = (1 - alpha) * g**2, so its first step is about lr /"
+        " sqrt(1 - alpha), 10 lr for alpha = 0.99.",
+    ),
+    Misconception.STEP_SCALES_WITH_GRADIENT: Hint(
+        "You expect Adam's step to grow with the size of the gradient, as SGD's does.",
+        "Dividing by sqrt(v_hat) cancels the scale: multiplying every gradient by c leaves the "
+        "step unchanged (eps -> 0).",
+    ),
+    Misconception.DECAY_PAPER_SCALING: Hint(
+        "You take the paper's weight decay and torch's weight_decay as the same number.",
+        "torch multiplies the decay by lr, so lambda_paper = lr * lambda_torch.",
+    ),
+    Misconception.ADAFACTOR_SUMS_NOT_MEANS: Hint(
+        "You reduce G**2 with sums where torch takes means.",
+        "R = mean(G**2, dim=-1) and C = mean(G**2, dim=-2), normalised by mean(R); sums over a "
+        "mean normaliser make the estimate n times too large for n rows.",
+    ),
+    Misconception.FACTORED_EXACT_ALWAYS: Hint(
+        "You take R * C / mean(R) as equal to g**2 for every gradient.",
+        "The factored estimate reproduces g**2 exactly only when g**2 is a rank-1 matrix (an outer"
+        " product); otherwise it approximates it with n + m numbers.",
+    ),
+    Misconception.ADAFACTOR_BETA2_SWAPPED: Hint(
+        "You use t**beta2_decay as Adafactor's decay rate.",
+        "The decay rate is beta2_hat_t = 1 - t**beta2_decay: 0 at t = 1, rising towards 1.",
+    ),
+    Misconception.ADAFACTOR_RHO_IS_LR: Hint(
+        "You take Adafactor's relative step size as lr at every step.",
+        "rho_t = min(lr, 1/sqrt(t)): once t > 1/lr**2 the 1/sqrt(t) term is the smaller one.",
+    ),
+    Misconception.ADAFACTOR_DECAY_BY_ALPHA: Hint(
+        "You scale Adafactor's weight decay by the step size alpha_t.",
+        "torch decays theta by (1 - lr * weight_decay) with the user lr; scaling by alpha_t is the"
+        " HF form, a different rule.",
+    ),
+    Misconception.RMS_AS_NORM: Hint(
+        "You scale Adafactor's step by the norm of theta.",
+        "The scale is RMS(theta) = ||theta|| / sqrt(numel), floored at eps2 = 1e-3.",
+    ),
+    Misconception.ONE_LR_FOR_ALL_LAYERS: Hint(
+        "You expect one global learning rate to suit every layer.",
+        "A layer's update-to-weight ratio is lr * ||g|| / ||theta||; when that spread is 100x, one"
+        " lr is too large for some layers and too small for others.",
+    ),
+    Misconception.LARS_NO_TRUST_COEFFICIENT: Hint(
+        "Your LARS ratio leaves out the trust coefficient.",
+        "tau = trust_coefficient * ||theta|| / (||g|| + wd * ||theta|| + eps); without it the "
+        "steps are about 1000 times too large.",
+    ),
+    Misconception.LARS_DIRECTION_WITHOUT_DECAY: Hint(
+        "You scale g alone by LARS's trust ratio.",
+        "LARS's direction is tau * (g + wd * theta): the decay is in the direction as well as in "
+        "the denominator.",
+    ),
+    Misconception.EPS_NEGLIGIBLE: Hint(
+        "You treat eps as a number too small ever to matter.",
+        "eps caps each coordinate's step at lr / eps where v_hat is near 0, and when it dominates "
+        "sqrt(v_hat) Adam behaves like momentum SGD with learning rate lr / eps.",
+    ),
+    Misconception.AMSGRAD_RATE_NEVER_RISES: Hint(
+        "You believe torch's AMSGrad step size can only shrink.",
+        "Only v_max is monotone; torch divides it by 1 - beta2**t, which grows, so the effective "
+        "rate can rise. Reddi et al.'s uncorrected form is the one whose rate never rises.",
+    ),
+    Misconception.TRUST_RATIO_NOT_APPLIED: Hint(
+        "You take LAMB's step as lr * u, without the trust ratio.",
+        "LAMB rescales u by tau = ||theta|| / ||u||, so every adapted layer moves by exactly lr * "
+        "||theta||.",
+    ),
+    Misconception.TRUST_RATIO_INVERTED: Hint(
+        "You divide the update norm by the weight norm.",
+        "The trust ratio is ||theta|| / ||update||: large weights and a small update give a large "
+        "ratio.",
+    ),
+    Misconception.UPDATE_RATIO_AFTER_NORM: Hint(
+        "You divide the update norm by the norm of theta after the update.",
+        "update_ratio = ||theta_after - theta_before|| / ||theta_before||: the pre-update weights.",
+    ),
+    Misconception.UPDATE_RATIO_INVERTED: Hint(
+        "You divide the weight norm by the update norm.",
+        "The update-to-weight ratio is ||Delta theta|| / ||theta||; about 1e-3 per step is "
+        "healthy, above 1e-2 signals instability.",
+    ),
+    Misconception.EXCLUSION_IGNORED: Hint(
+        "You give excluded tensors (biases, norm weights) weight decay and a trust ratio.",
+        "A name that matches `exclude` gets a plain Adam step: no decay and no trust ratio.",
+    ),
 }
 
 
 def hint(misconception: Misconception | str, function: str, location: str | None) -> str:
-    """The full hint: what the code did, the rule, and where to look."""
+    "''The full hint: what the code did, the rule, and where to look.''"
     did, rule = HINTS.get(Misconception(misconception), Hint("", ""))
     where = f"Look at `{function}`" + (f" ({location})." if location else ".")
     return " ".join(part for part in (did, rule, where) if part)

@@ -146,6 +146,12 @@ class Reader:
             self.error(where, f"expected an integer >= {minimum}, got {value}")
         return value
 
+    def boolean(self, value: Any, where: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        self.error(where, f"expected true or false, got {_kind(value)}")
+        return False
+
     def choice(self, value: Any, where: str, enum: Callable[[str], T], options: list[str]) -> T:
         if isinstance(value, str) and value in options:
             return enum(value)

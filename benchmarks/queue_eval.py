@@ -1,4 +1,4 @@
-"""Offline evaluation and speed of the practice-queue model.
+"""Offline evaluation, teaching simulation and speed of the practice queue.
 
 1. Prediction quality. Simulated learners practise the lesson's concepts (quiz and exercise
    events at random intervals over ~10 weeks) in three generative worlds:
@@ -6,17 +6,29 @@
      exponential  acquisition, then exponential forgetting with a half-life that grows on
                   success and shrinks on failure (the HLR/Ebisu family);
      power-law    acquisition, then FSRS-6 forgetting with per-learner perturbed parameters.
-   The queue model (quizzes.queue.ConceptState: BKT gate + FSRS retention, fixed default
+   The queue model (quizzes.mastery.ConceptState: BKT gate + FSRS retention, fixed default
    parameters) replays each learner's events in time order and predicts every outcome before
    seeing it. Time-ordered split: events before the 70% time quantile are "train" (they only
    set the baselines and warm the model), later events are scored. Reported: log loss and AUC
    of the model, of the always-average baseline (train mean) and of the per-concept mean.
    Simulation is a sanity check, not evidence that the queue helps learning.
-2. Speed. `write_queues` on a results folder of S students x 10 modules (96 graded tests and 40
+2. Teaching. Simulated learners hold misconceptions (about 1 in 8 of the course's named ones,
+   about 5 each) that block learning their concept until practice reveals them and the
+   feedback is read (a graded function that shows the mistake gives its hint; a question whose
+   chosen wrong option names it gives its explanation): then the mistake goes with
+   probability 0.5. Each practice item otherwise teaches each of its concepts with probability
+   0.25 (a third of that while a prerequisite is unknown). Items are the course's graded
+   functions and practice-bank questions; 20 items a day. Policies: this queue; the same
+   mastery gate without misconception targeting (misconception ids stripped from the
+   evidence); round-robin over concepts in course order; random order. Reported: practice
+   items until every concept is known and no misconception is held (capped), in three
+   worlds: no forgetting, exponential forgetting, power-law forgetting.
+3. Speed. `write_queues` on a results folder of S students x 10 modules (96 graded tests and 40
    quiz answers per student), against a baseline measured in the same run: reading and parsing
    the same input files (the I/O floor). Also the compute-only time (events already in memory).
 
     .venv/bin/python benchmarks/queue_eval.py [--learners 300] [--students 1000] [--seed 0]
+        [--teach-learners 60] [--cap 1500]
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,10 +52,18 @@ from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
 from alr.contract import FUNCTION_MODULE
 from quizzes.api import write_queues
 from quizzes.bank import load_quizzes
-from quizzes.concepts import topological_order
-from quizzes.evidence import Source, read_results_dir
-from quizzes.model import QuizCatalog
-from quizzes.queue import ConceptState, Observation, build_queue
+from quizzes.concepts import (
+    FUNCTION_CONCEPTS,
+    PREREQUISITES,
+    ancestors,
+    course_order,
+    topological_order,
+)
+from quizzes.evidence import Event, Source, read_results_dir
+from quizzes.mastery import ConceptState, StudentModel
+from quizzes.misconceptions import MISCONCEPTIONS
+from quizzes.model import Question, QuizCatalog
+from quizzes.queue import EntryKind, build_queue, plan
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 CONCEPTS = topological_order()
@@ -177,7 +198,7 @@ def evaluate_world(name: str, learners: int, seed: int) -> dict[str, float]:
                 model.append(states[c].predict(when, src))
                 ys.append(y)
                 base_c.append(concept_mean[c])
-            states[c].observe(Observation(when, src, y))
+            states[c].observe(when, src, y)
     base = [avg] * len(ys)
     return {
         "events": len(times),
@@ -189,6 +210,189 @@ def evaluate_world(name: str, learners: int, seed: int) -> dict[str, float]:
         "avg_auc": auc(base, ys),
         "concept_auc": auc(base_c, ys),
     }
+
+
+# --- 2. teaching -------------------------------------------------------------------------------
+P_FIX, P_LEARN, P_SHOW, PER_DAY = 0.5, 0.25, 0.8, 20
+POLICIES = ("queue", "gate", "round-robin", "random")
+FORGETTING = {"none": None, "exponential": "exponential", "power-law": "power"}
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    concepts: tuple[str, ...]
+    shows: tuple[str, ...]  # misconceptions a wrong answer or result to it can reveal
+    question: Question | None
+
+
+def course_items(catalog: QuizCatalog) -> list[Item]:
+    """Graded functions (they can show the grader's mistakes about what they build on) and
+    practice-bank questions (their wrong options' and variants' misconceptions)."""
+    found = []
+    for fn, concepts in FUNCTION_CONCEPTS.items():
+        reach = set(concepts).union(*(ancestors(c) for c in concepts))
+        shows = tuple(m for m, x in MISCONCEPTIONS.items() if x.graded and x.concept in reach)
+        found.append(Item(f"exercise:{fn}", concepts, shows, None))
+    found += [Item(f"quiz:{q.id}", q.concepts, q.misconceptions, q) for q in catalog.bank_questions]
+    return found
+
+
+@dataclass
+class Learner:
+    known: dict[str, bool]
+    held: set[str]
+    last: dict[str, float] = field(default_factory=dict)  # concept -> day last practised
+    strength: dict[str, float] = field(default_factory=dict)  # days (half-life or stability)
+
+    def done(self) -> bool:
+        return not self.held and all(self.known.values())
+
+
+def new_learner(rng: random.Random, targeted: list[str]) -> Learner:
+    held = {m for m in targeted if rng.random() < 0.125}
+    blocked = {MISCONCEPTIONS[m].concept for m in held}
+    known = {c: c not in blocked and rng.random() < 0.3 for c in PREREQUISITES}
+    return Learner(known, held, {c: 0.0 for c in known}, {c: 3.0 for c in known})
+
+
+def forget(learner: Learner, day: float, kind: str | None, rng: random.Random) -> None:
+    """Known concepts fade between practice: exponential (half-life) or power-law (FSRS)."""
+    if kind is None:
+        return
+    step = 1 / PER_DAY
+    for c, known in learner.known.items():
+        if not known:
+            continue
+        t, s = day - learner.last[c], learner.strength[c]
+        if kind == "exponential":
+            keep = 2 ** (-step / s)
+        else:
+            keep = ((1 + (t + step) / (9 * s)) / (1 + t / (9 * s))) ** -1
+        if rng.random() > keep:
+            learner.known[c] = False
+
+
+def respond(learner: Learner, item: Item, rng: random.Random) -> tuple[float, tuple[str, ...]]:
+    """The fraction right and the misconceptions the answer shows."""
+    held = [m for m in item.shows if m in learner.held]
+    if held and rng.random() < P_SHOW:
+        return 0.0, (held[0],)
+    ok = all(learner.known[c] for c in item.concepts)
+    if item.question is None:
+        return (1.0 if ok and rng.random() > 0.05 else 0.0), ()
+    if rng.random() < (0.9 if ok else 0.25):
+        return 1.0, ()
+    wrong = [o for o in item.question.options if not o.correct]
+    pick = rng.choice(wrong) if wrong else None
+    return 0.0, ((pick.misconception,) if pick and pick.misconception else ())
+
+
+def learn(
+    learner: Learner, item: Item, shown: tuple[str, ...], day: float, rng: random.Random
+) -> None:
+    """Feedback: a shown mistake may go; each concept may be learnt or strengthened."""
+    for m in shown:
+        if m in learner.held and rng.random() < P_FIX:
+            learner.held.discard(m)
+    blocked = {MISCONCEPTIONS[m].concept for m in learner.held}
+    for c in item.concepts:
+        if learner.known[c]:
+            learner.strength[c] *= 2.5
+        elif c not in blocked:
+            ready = all(learner.known[p] for p in PREREQUISITES[c])
+            if rng.random() < (P_LEARN if ready else P_LEARN / 3):
+                learner.known[c], learner.strength[c] = True, 3.0
+        learner.last[c] = day
+
+
+class Chooser:
+    """One policy's choice of the next item for one learner."""
+
+    def __init__(self, policy: str, items: list[Item], catalog: QuizCatalog, rng: random.Random):
+        self.policy, self.items, self.catalog, self.rng = policy, items, catalog, rng
+        self.by_id = {i.id: i for i in items}
+        self.model = StudentModel()
+        self.answered: set[str] = set()  # questions answered once: a repeat is practice
+        self.turn = 0
+        order = course_order()
+        self.cycle = [[i for i in items if c in i.concepts] for c in order]
+        self.pointer = [0] * len(order)
+
+    def next(self, now: datetime) -> Item:
+        if self.policy == "random":
+            return self.rng.choice(self.items)
+        if self.policy == "round-robin":
+            k = self.turn % len(self.cycle)
+            self.turn += 1
+            item = self.cycle[k][self.pointer[k] % len(self.cycle[k])]
+            self.pointer[k] += 1
+            return item
+        entries = plan(self.model, self.catalog, now)
+        live = [e for e in entries if e.item and e.kind is not EntryKind.SCHEDULED]
+        chosen = (live or [e for e in entries if e.item])[0]
+        return self.by_id.get(chosen.item) or self.rng.choice(self.items)
+
+    def tell(self, item: Item, now: datetime, frac: float, shown: tuple[str, ...]) -> None:
+        if self.policy not in ("queue", "gate"):
+            return
+        practice = bool(item.question and not item.question.generator and item.id in self.answered)
+        self.answered.add(item.id)  # only a first answer is evidence (quizzes.scoring)
+        shown = shown if self.policy == "queue" else ()
+        source = Source.QUIZ if item.question else Source.EXERCISE
+        concepts = list(item.concepts)
+        concepts += [
+            MISCONCEPTIONS[m].concept for m in shown if MISCONCEPTIONS[m].concept not in concepts
+        ]
+        for c in concepts:
+            f = frac if c in item.concepts else 0.0
+            event = Event(now, c, item.id, source, f, () if practice else shown, practice)
+            self.model.observe(event, self.catalog.targets)
+
+
+def teach_one(
+    policy: str, world: str, learner_seed: str, items: list[Item], catalog: QuizCatalog, cap: int
+) -> int:
+    """Items until the learner knows every concept and holds no misconception (cap if never)."""
+    targeted = sorted(m for m in MISCONCEPTIONS if any(m in i.shows for i in items))
+    learner = new_learner(random.Random(learner_seed), targeted)
+    rng = random.Random(f"{learner_seed}:run")  # the same answers and luck for every policy
+    chooser = Chooser(policy, items, catalog, random.Random(f"{learner_seed}:{policy}"))
+    for n in range(cap):
+        if learner.done():
+            return n
+        day = n / PER_DAY
+        now = T0 + timedelta(days=day)
+        item = chooser.next(now)
+        frac, shown = respond(learner, item, rng)
+        learn(learner, item, shown, day, rng)
+        chooser.tell(item, now, frac, shown)
+        forget(learner, day, FORGETTING[world], rng)
+    return cap
+
+
+def evaluate_teaching(learners: int, seed: int, cap: int, catalog: QuizCatalog) -> dict[str, Any]:
+    items = course_items(catalog)
+    report: dict[str, Any] = {}
+    for world in FORGETTING:
+        counts = {
+            p: [
+                teach_one(p, world, f"{world}:{seed}:{i}", items, catalog, cap)
+                for i in range(learners)
+            ]
+            for p in POLICIES
+        }
+        rr = sum(counts["round-robin"]) / learners
+        report[world] = {
+            p: {
+                "mean_items": sum(c) / learners,
+                "median_items": sorted(c)[learners // 2],
+                "capped": sum(x >= cap for x in c) / learners,
+                "fewer_than_round_robin": 1 - (sum(c) / learners) / rr,
+            }
+            for p, c in counts.items()
+        }
+    return report
 
 
 def _synthetic_results(root: Path, students: int, catalog: QuizCatalog, seed: int) -> None:
@@ -282,6 +486,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--learners", type=int, default=300)
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--teach-learners", type=int, default=60)
+    parser.add_argument("--cap", type=int, default=1500)
     args = parser.parse_args(argv)
     report: dict[str, Any] = {"worlds": {}}
     head = f"{'world':<12} {'scored':>7} {'log loss model/avg/concept':>27}"
@@ -294,10 +500,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"{r['concept_logloss']:.3f} {r['model_auc']:>10.3f}/{r['avg_auc']:.3f}/"
             f"{r['concept_auc']:.3f}"
         )
+    teaching = evaluate_teaching(args.teach_learners, args.seed, args.cap, load_quizzes())
+    report["teaching"] = teaching
+    print(
+        f"\npractice items until every concept is known and no misconception held "
+        f"({args.teach_learners} learners, cap {args.cap}): mean / median / capped share / "
+        "fewer items than round-robin"
+    )
+    for world, by_policy in teaching.items():
+        for policy, r in by_policy.items():
+            print(
+                f"{world:<12} {policy:<12} {r['mean_items']:>7.1f} {r['median_items']:>6} "
+                f"{r['capped']:>6.0%} {r['fewer_than_round_robin']:>+7.0%}"
+            )
     speed = measure_speed(args.students, args.seed)
     report["speed"] = speed
     print(
-        f"queues for {speed['students']} students x 10 modules ({speed['events']} events), "
+        f"\nqueues for {speed['students']} students x 10 modules ({speed['events']} events), "
         f"wall (CPU) seconds: end-to-end {speed['end_to_end_s']:.2f} "
         f"({speed['end_to_end_cpu_s']:.2f}), compute only {speed['compute_only_s']:.2f} "
         f"({speed['compute_only_cpu_s']:.2f}), baseline reading the inputs alone "

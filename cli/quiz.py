@@ -32,20 +32,26 @@ def quiz() -> None:
     """Skill checks and practice banks: take, sync, score, validate."""
 
 
-def _ask(question: Question, stem: str) -> Any:
+def _ask(question: Question, stem: str, student: str) -> tuple[Any, dict[str, str]]:
+    """Ask one question with the options in this student's order; returns the response (option
+    ids, or a number) and the letters the student saw, by option id."""
     click.echo(f"\n{stem}")
-    for o in question.options:
-        click.echo(f"  {o.id}. {o.text}")
+    shown = question.presentation(student)
+    for letter, o in zip(shown.letters, shown.options, strict=True):
+        click.echo(f"  {letter}. {o.text}")
+    labels = {o.id: letter for letter, o in zip(shown.letters, shown.options, strict=True)}
     if question.kind is QuestionKind.MULTIPLE_ANSWER:
         raw = click.prompt("Your answer (letters, e.g. a,c)", default="", show_default=False)
-        return sorted({x.strip().lower() for x in raw.replace(" ", ",").split(",") if x.strip()})
+        letters = sorted({x.strip().lower() for x in raw.replace(" ", ",").split(",") if x.strip()})
+        return [shown.option_id(x) or x for x in letters], labels
     if question.kind is QuestionKind.SINGLE_CHOICE:
-        return click.prompt("Your answer (one letter)").strip().lower()
+        letter = click.prompt("Your answer (one letter)").strip().lower()
+        return shown.option_id(letter) or letter, labels
     raw = click.prompt("Your answer (a number)")
     try:
-        return float(raw)
+        return float(raw), labels
     except ValueError:
-        return raw
+        return raw, labels
 
 
 @quiz.command("take")
@@ -58,7 +64,9 @@ def _ask(question: Question, stem: str) -> Any:
 def take(
     module: str, bank: bool, count: int | None, student: str | None, seed: int | None, store: Path
 ) -> None:
-    """Answer MODULE's skill check (or practice bank) here; each answer is saved as you go."""
+    """Answer MODULE's skill check (or practice bank) here; each answer is saved as you go.
+
+    Your first answer to each question is the one that counts; answering again is practice."""
     student = student or os.environ.get("ALR_STUDENT") or getpass.getuser()
     catalog = load_quizzes()
     rng = random.Random(seed) if seed is not None else None
@@ -67,18 +75,27 @@ def take(
     for i, (question, seed) in enumerate(sitting, 1):
         stem = question.instantiate(seed).stem if seed is not None else question.stem
         while True:
-            response = _ask(question, f"Q{i}. {stem}")
+            response, labels = _ask(question, f"Q{i}. {stem}", student)
             try:
-                result = api.record_answer(
-                    store=store, student=student, question=question, response=response, seed=seed
+                done = api.record_answer(
+                    store=store,
+                    student=student,
+                    question=question,
+                    response=response,
+                    seed=seed,
+                    labels=labels,
                 )
                 break
-            except InvalidResponse as exc:
-                click.echo(f"  {exc}; try again")
-        score, total = score + result.score, total + result.max_score
+            except InvalidResponse:
+                click.echo(f"  {response!r} is not an answer to this question; try again")
+        result = done.result
+        if done.practice:
+            click.echo("  (practice: you answered this before, and your first answer counts)")
+        else:
+            score, total = score + result.score, total + result.max_score
         click.echo(("  correct: " if result.correct else "  not quite: ") + result.feedback)
     click.echo(
-        f"\nscore {score:g}/{total:g}; answers saved in {store}/{student}.jsonl; "
+        f"\nscore {score:g}/{total:g} on first answers; answers saved in {store}/{student}.jsonl; "
         "send them with `alr quiz sync RESULTS_DIR`"
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +61,17 @@ def questions_to_take(
     return [(q, rng.randrange(1_000_000) if q.generator else None) for q in chosen]
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A stored answer's result, which answer to the question it was, and whether it is practice
+    (the question, or this instance of a generated one, was answered before: the first answer is
+    the one that counts)."""
+
+    result: QuestionResult
+    attempt: int
+    practice: bool
+
+
 def record_answer(
     *,
     store: Path,
@@ -70,9 +81,11 @@ def record_answer(
     seed: int | None,
     source: str = "terminal",
     now: datetime | None = None,
-) -> QuestionResult:
-    """Score one response (raises scoring.InvalidResponse if it does not fit) and store it."""
-    result = score_response(question, response, seed)
+    labels: Mapping[str, str] | None = None,
+) -> Recorded:
+    """Score one response (raises scoring.InvalidResponse if it does not fit), store it, and say
+    whether it counts. `labels` names options as the student saw them (for the feedback)."""
+    result = score_response(question, response, seed, labels)
     record = AnswerRecord(
         event_id=uuid.uuid4().hex,
         student=check_student(student),
@@ -83,8 +96,13 @@ def record_answer(
         source=source,
         seed=seed,
     )
+    path = store / f"{record.student}.jsonl"
+    before = read_answer_file(path)[0] if path.exists() else []
+    earlier = [r for r in before if r.question == question.id]
     append_answers(store, [record])
-    return result
+    instance = seed if question.generator else None
+    practice = any((r.seed if question.generator else None) == instance for r in earlier)
+    return Recorded(result, len(earlier) + 1, practice)
 
 
 def sync(*, store: Path, results: Path) -> list[SyncReport]:

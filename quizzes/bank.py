@@ -1,7 +1,9 @@
 """Load and validate the quiz YAML files (quizzes/data/<module>.yaml).
 
-File layout (unknown keys are rejected; ids are local and become "<module>.check.<slot>" and
-"<module>.bank.<id>"):
+Files are read with the course's typed YAML reader (`alr.yamlio`): YAML 1.2 numbers such as
+`1e-3`, duplicate keys and unknown keys rejected, and every problem reported as
+`file: key.path: expected ..., got ...`. Layout (ids are local and become
+"<module>.check.<slot>" and "<module>.bank.<id>"):
 
     module: "3.1"
     title: Geometry of RMSProp exponential averaging
@@ -11,18 +13,21 @@ File layout (unknown keys are rejected; ids are local and become "<module>.check
         concepts: [rmsprop]
         options:
           - {id: a, text: ..., correct: true, explanation: ...}
+          - {id: b, text: ..., correct: false, explanation: ..., misconception: eps_inside_sqrt}
     bank:                   # at least eight further questions
       - id: ema-weights
         kind: single_choice | multiple_answer | numeric | generated_numeric
         stem: ...           # markdown; generated stems use {param} placeholders
         concepts: [ema]
         points: 1           # optional, default 1
-        options: [...]      # choice kinds
+        options: [...]      # choice kinds; every wrong option names the misconception it
+                            #   reveals (an id of quizzes.misconceptions, or `none`)
         partial_credit: net-correct  # multiple_answer: off, net-correct, coverage, each-answer
         answer: 0.1         # numeric only
         tolerance: {rel: 1e-3, abs: 0}  # numeric kinds, optional
         generator: m_hat    # generated_numeric only, a name from quizzes.generators
-        parameters: {beta1: [0.8, 0.9], grads: [[1, -2, 0.5]]}
+        parameters: {beta1: [0.8, 0.9], steps: [2, 3]}  # stems may also use the fields the
+                            #   generator draws ({grads})
         explanation: ...    # numeric kinds: the worked solution shown after answering
 """
 
@@ -32,12 +37,12 @@ import string
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from alr.contract import MODULE_IDS
 from alr.errors import CourseFileError
+from alr.yamlio import Reader, display_path, parse_yaml
 from quizzes.concepts import PREREQUISITES
 from quizzes.generators import GENERATORS
+from quizzes.misconceptions import MISCONCEPTIONS, NONE
 from quizzes.model import (
     ModuleQuiz,
     Option,
@@ -51,162 +56,142 @@ from quizzes.model import (
 
 DATA_DIR = Path(__file__).parent / "data"
 MIN_BANK = 8
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
 _SLOTS = tuple(Slot)
-_COMMON = {"stem", "concepts", "points"}
-_KEYS = {
-    QuestionKind.SINGLE_CHOICE: _COMMON | {"options"},
-    QuestionKind.MULTIPLE_ANSWER: _COMMON | {"options", "partial_credit"},
-    QuestionKind.NUMERIC: _COMMON | {"answer", "tolerance", "explanation"},
+_KINDS = [k.value for k in QuestionKind]
+_RULES = [p.value for p in PartialCredit]
+_COMMON = {"stem": True, "concepts": True, "points": False}
+_KEYS: dict[QuestionKind, dict[str, bool]] = {
+    QuestionKind.SINGLE_CHOICE: _COMMON | {"options": True},
+    QuestionKind.MULTIPLE_ANSWER: _COMMON | {"options": True, "partial_credit": True},
+    QuestionKind.NUMERIC: _COMMON | {"answer": True, "tolerance": False, "explanation": True},
     QuestionKind.GENERATED_NUMERIC: _COMMON
-    | {"generator", "parameters", "tolerance", "explanation"},
+    | {"generator": True, "parameters": True, "tolerance": False, "explanation": True},
+}
+_OPTION_KEYS = {
+    "id": True,
+    "text": True,
+    "correct": False,
+    "explanation": True,
+    "misconception": False,
 }
 
 
-class _Reader:
-    """Collects every problem of one file instead of stopping at the first."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.errors: list[CourseFileError] = []
-
-    def error(self, where: str, problem: str) -> None:
-        self.errors.append(CourseFileError(self.path, where, problem))
-
-    def keys(self, node: dict[str, Any], allowed: set[str], where: str) -> None:
-        for key in sorted(set(node) - allowed):
-            self.error(
-                f"{where}.{key}" if where else key, f"unknown key; allowed: {sorted(allowed)}"
+def _misconception(r: Reader, item: dict[str, Any], where: str, correct: bool) -> str | None:
+    """A wrong option must name the misconception it reveals (or `none`); a right one must not."""
+    value = item.get("misconception")
+    if correct:
+        if value is not None:
+            r.error(
+                f"{where}.misconception", "a correct option reveals no misconception; remove it"
             )
-
-    def text(self, node: dict[str, Any], key: str, where: str) -> str:
-        value = node.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.error(f"{where}.{key}", f"expected a non-empty string, got {value!r}")
-            return ""
-        return value.strip()
-
-    def number(self, value: Any, where: str, *, positive: bool = False) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.error(where, f"expected a number, got {value!r}")
-            return 0.0
-        if positive and value <= 0:
-            self.error(where, f"expected a number > 0, got {value!r}")
-        return float(value)
-
-
-def _display(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(DATA_DIR.parent.parent.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _options(r: _Reader, node: dict[str, Any], where: str) -> tuple[Option, ...]:
-    raw = node.get("options")
-    if not isinstance(raw, list) or len(raw) < 2:
-        r.error(f"{where}.options", f"expected a list of at least 2 options, got {raw!r}")
-        return ()
-    options, seen = [], set()
-    for i, item in enumerate(raw):
-        w = f"{where}.options[{i}]"
-        if not isinstance(item, dict):
-            r.error(w, f"expected a mapping with id, text, correct, explanation; got {item!r}")
-            continue
-        r.keys(item, {"id", "text", "correct", "explanation"}, w)
-        oid = str(item.get("id", ""))
-        if not oid or not all(c in string.ascii_lowercase for c in oid) or oid in seen:
-            r.error(f"{w}.id", f"expected a new lower-case letter id, got {item.get('id')!r}")
-        seen.add(oid)
-        correct = item.get("correct", False)
-        if not isinstance(correct, bool):
-            r.error(f"{w}.correct", f"expected true or false, got {correct!r}")
-        options.append(
-            Option(oid, r.text(item, "text", w), correct is True, r.text(item, "explanation", w))
+        return None
+    if value == NONE:
+        return None
+    if value not in MISCONCEPTIONS:
+        r.error(
+            f"{where}.misconception",
+            f"expected the misconception this wrong option reveals (an id of "
+            f"quizzes.misconceptions) or {NONE!r}, got {value!r}",
         )
+        return None
+    return str(value)
+
+
+def _text(r: Reader, node: dict[str, Any], key: str, where: str) -> str:
+    return r.string(node.get(key), f"{where}.{key}" if where else key).strip()
+
+
+def _options(r: Reader, node: dict[str, Any], where: str) -> tuple[Option, ...]:
+    options: list[Option] = []
+    seen: set[str] = set()
+    for w, item in r.items(node.get("options"), f"{where}.options", min_len=2):
+        if r.mapping(item, w, _OPTION_KEYS) is None:
+            continue
+        oid = item.get("id")
+        if not isinstance(oid, str) or oid not in string.ascii_lowercase or oid in seen:
+            r.error(f"{w}.id", f"expected a new lower-case letter, got {oid!r}")
+        seen.add(str(oid))
+        correct = r.boolean(item.get("correct", False), f"{w}.correct")
+        text, why = _text(r, item, "text", w), _text(r, item, "explanation", w)
+        options.append(Option(str(oid), text, correct, why, _misconception(r, item, w, correct)))
     return tuple(options)
 
 
-def _tolerance(r: _Reader, node: dict[str, Any], where: str) -> Tolerance:
-    raw = node.get("tolerance", {})
-    if not isinstance(raw, dict):
-        r.error(f"{where}.tolerance", f"expected a mapping {{rel, abs}}, got {raw!r}")
+def _tolerance(r: Reader, node: dict[str, Any], where: str) -> Tolerance:
+    w = f"{where}.tolerance"
+    raw = r.mapping(node.get("tolerance", {}), w, {"rel": False, "abs": False})
+    if raw is None:
         return Tolerance()
-    r.keys(raw, {"rel", "abs"}, f"{where}.tolerance")
-    rel = r.number(raw.get("rel", 1e-3), f"{where}.tolerance.rel")
-    abs_ = r.number(raw.get("abs", 0.0), f"{where}.tolerance.abs")
+    rel = r.number(raw.get("rel", 1e-3), f"{w}.rel")
+    abs_ = r.number(raw.get("abs", 0.0), f"{w}.abs")
     if rel < 0 or abs_ < 0 or rel == abs_ == 0:
-        r.error(f"{where}.tolerance", "expected rel >= 0, abs >= 0 and not both 0")
+        r.error(w, f"expected rel >= 0, abs >= 0 and not both 0, got rel {rel:g}, abs {abs_:g}")
     return Tolerance(rel, abs_)
 
 
 def _parameters(
-    r: _Reader, node: dict[str, Any], where: str
+    r: Reader, node: dict[str, Any], where: str
 ) -> tuple[str, tuple[tuple[str, tuple[Any, ...]], ...]]:
     name = node.get("generator")
     if name not in GENERATORS:
-        r.error(f"{where}.generator", f"expected one of {sorted(GENERATORS)}, got {name!r}")
+        r.error(f"{where}.generator", f"expected one of {', '.join(GENERATORS)}, got {name!r}")
         return "", ()
-    raw = node.get("parameters")
     needed = GENERATORS[name].params
-    if not isinstance(raw, dict) or set(raw) != set(needed):
-        got = sorted(raw) if isinstance(raw, dict) else raw
-        r.error(
-            f"{where}.parameters", f"generator {name} needs exactly {list(needed)}, got {got!r}"
-        )
+    raw = r.mapping(node.get("parameters"), f"{where}.parameters", dict.fromkeys(needed, True))
+    if raw is None or set(raw) != set(needed):
+        r.error(f"{where}.parameters", f"generator {name} needs exactly {', '.join(needed)}")
         return name, ()
     params = []
     for p in needed:
-        values = raw[p]
-        if not isinstance(values, list) or not values:
-            r.error(
-                f"{where}.parameters.{p}", f"expected a non-empty list of values, got {values!r}"
-            )
+        values = list(r.items(raw[p], f"{where}.parameters.{p}"))
+        if not values:
             return name, ()
-        params.append((p, tuple(tuple(v) if isinstance(v, list) else v for v in values)))
+        params.append((p, tuple(tuple(v) if isinstance(v, list) else v for _, v in values)))
     return name, tuple(params)
 
 
-def _question(r: _Reader, node: Any, where: str, module: str, slot: Slot | None) -> Question | None:
+def _concepts(r: Reader, node: dict[str, Any], where: str) -> tuple[str, ...]:
+    concepts = []
+    for w, c in r.items(node.get("concepts"), f"{where}.concepts"):
+        if c in PREREQUISITES:
+            concepts.append(str(c))
+        else:
+            r.error(w, f"unknown concept {c!r}; known: {', '.join(sorted(PREREQUISITES))}")
+    return tuple(concepts)
+
+
+def _kind_and_id(
+    r: Reader, node: dict[str, Any], where: str, module: str, slot: Slot | None
+) -> tuple[QuestionKind, str] | None:
+    if slot is not None:
+        return QuestionKind.SINGLE_CHOICE, f"{module}.check.{slot.value}"
+    if node.get("kind") not in _KINDS:
+        r.error(f"{where}.kind", f"expected one of {', '.join(_KINDS)}, got {node.get('kind')!r}")
+        return None
+    local = node.get("id")
+    if not isinstance(local, str) or not local or not all(c.isalnum() or c == "-" for c in local):
+        r.error(f"{where}.id", f"expected an id of letters, digits and '-', got {local!r}")
+    return QuestionKind(node["kind"]), f"{module}.bank.{local}"
+
+
+def _question(r: Reader, node: Any, where: str, module: str, slot: Slot | None) -> Question | None:
     if not isinstance(node, dict):
-        r.error(where, f"expected a mapping, got {node!r}")
+        r.error(where, f"expected a mapping, got {node!r:.60}")
         return None
     n_errors = len(r.errors)
-    if slot is not None:
-        kind, qid = QuestionKind.SINGLE_CHOICE, f"{module}.check.{slot.value}"
-        r.keys(node, _KEYS[kind] | {"slot"}, where)
-    else:
-        try:
-            kind = QuestionKind(str(node.get("kind")))
-        except ValueError:
-            r.error(
-                f"{where}.kind",
-                f"expected one of {[k.value for k in QuestionKind]}, got {node.get('kind')!r}",
-            )
-            return None
-        local = str(node.get("id", ""))
-        if not local or not all(c.isalnum() or c == "-" for c in local):
-            r.error(
-                f"{where}.id", f"expected an id of letters, digits and '-', got {node.get('id')!r}"
-            )
-        qid = f"{module}.bank.{local}"
-        r.keys(node, _KEYS[kind] | {"id", "kind"}, where)
-    concepts = node.get("concepts")
-    if not isinstance(concepts, list) or not concepts:
-        r.error(f"{where}.concepts", f"expected a non-empty list of concepts, got {concepts!r}")
-        concepts = []
-    for i, c in enumerate(concepts):
-        if c not in PREREQUISITES:
-            r.error(
-                f"{where}.concepts[{i}]", f"unknown concept {c!r}; known: {sorted(PREREQUISITES)}"
-            )
+    found = _kind_and_id(r, node, where, module, slot)
+    if found is None:
+        return None
+    kind, qid = found
+    extra = {"slot": True} if slot is not None else {"id": True, "kind": True}
+    r.mapping(node, where, _KEYS[kind] | extra)
     fields: dict[str, Any] = {
         "id": qid,
         "module": module,
         "slot": slot,
         "kind": kind,
-        "stem": r.text(node, "stem", where),
-        "concepts": tuple(str(c) for c in concepts),
+        "stem": _text(r, node, "stem", where),
+        "concepts": _concepts(r, node, where),
         "points": r.number(node.get("points", 1), f"{where}.points", positive=True),
     }
     if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_ANSWER):
@@ -222,17 +207,12 @@ def _question(r: _Reader, node: Any, where: str, module: str, slot: Slot | None)
                 f"{where}.options", "a multiple-answer question needs at least 1 correct option"
             )
     if kind is QuestionKind.MULTIPLE_ANSWER:
-        try:
-            fields["partial_credit"] = PartialCredit(str(node.get("partial_credit")))
-        except ValueError:
-            r.error(
-                f"{where}.partial_credit",
-                f"expected one of {[p.value for p in PartialCredit]}, "
-                f"got {node.get('partial_credit')!r}",
-            )
+        fields["partial_credit"] = r.choice(
+            node.get("partial_credit"), f"{where}.partial_credit", PartialCredit, _RULES
+        )
     if kind in (QuestionKind.NUMERIC, QuestionKind.GENERATED_NUMERIC):
         fields["tolerance"] = _tolerance(r, node, where)
-        fields["explanation"] = r.text(node, "explanation", where)
+        fields["explanation"] = _text(r, node, "explanation", where)
     if kind is QuestionKind.NUMERIC:
         fields["answer"] = r.number(node.get("answer"), f"{where}.answer")
     if kind is QuestionKind.GENERATED_NUMERIC:
@@ -245,12 +225,17 @@ def _question(r: _Reader, node: Any, where: str, module: str, slot: Slot | None)
     return question
 
 
-def _check_instances(r: _Reader, question: Question, where: str) -> None:
-    """Every seed must give a finite answer and a stem whose placeholders are all parameters."""
-    names = {n for n, _ in question.parameters}
+def _check_instances(r: Reader, question: Question, where: str) -> None:
+    """Every seed must give a finite answer and a stem whose placeholders are all parameters or
+    fields the generator draws."""
+    names = {n for n, _ in question.parameters} | set(GENERATORS[question.generator].shown)
     fields = {f for _, f, _, _ in string.Formatter().parse(question.stem) if f}
     if fields - names:
-        r.error(f"{where}.stem", f"placeholders {sorted(fields - names)} are not parameters")
+        r.error(
+            f"{where}.stem",
+            f"placeholders {sorted(fields - names)} are neither parameters nor fields of "
+            f"generator {question.generator} ({', '.join(sorted(names))})",
+        )
         return
     for seed in range(16):
         try:
@@ -263,69 +248,71 @@ def _check_instances(r: _Reader, question: Question, where: str) -> None:
             return
 
 
-def _module_quiz(r: _Reader, data: Any, expected_module: str | None) -> ModuleQuiz | None:
-    if not isinstance(data, dict):
-        r.error("", f"expected a mapping with module, title, skill_check, bank; got {data!r}")
-        return None
-    r.keys(data, {"module", "title", "skill_check", "bank"}, "")
-    module = str(data.get("module", ""))
-    if module not in MODULE_IDS or (expected_module and module != expected_module):
-        r.error(
-            "module",
-            f"expected {expected_module or 'a module id'!r} (the file name), "
-            f"got {data.get('module')!r}",
-        )
-    title = r.text(data, "title", "")
-    check_raw = data.get("skill_check")
-    if not isinstance(check_raw, list) or len(check_raw) != 4:
+def _skill_check(r: Reader, data: dict[str, Any], module: str) -> list[Question | None]:
+    raw = data.get("skill_check")
+    if not isinstance(raw, list) or len(raw) != 4:
         r.error(
             "skill_check",
             f"expected a list of exactly 4 questions (slots "
-            f"{[s.value for s in _SLOTS]}), got {check_raw!r:.80}",
+            f"{', '.join(s.value for s in _SLOTS)}), got {raw!r:.80}",
         )
-        check_raw = []
+        return []
     check = []
-    for i, (node, slot) in enumerate(zip(check_raw, _SLOTS, strict=False)):
+    for i, (node, slot) in enumerate(zip(raw, _SLOTS, strict=True)):
         if isinstance(node, dict) and node.get("slot") != slot.value:
             r.error(f"skill_check[{i}].slot", f"expected {slot.value!r}, got {node.get('slot')!r}")
         check.append(_question(r, node, f"skill_check[{i}]", module, slot))
-    bank_raw = data.get("bank")
-    if not isinstance(bank_raw, list) or len(bank_raw) < MIN_BANK:
-        r.error(
-            "bank",
-            f"expected a list of at least {MIN_BANK} questions, got "
-            f"{len(bank_raw) if isinstance(bank_raw, list) else bank_raw!r}",
-        )
-        bank_raw = []
-    bank = [_question(r, node, f"bank[{i}]", module, None) for i, node in enumerate(bank_raw)]
+    return check
+
+
+def _bank(r: Reader, data: dict[str, Any], module: str) -> list[Question | None]:
+    raw = data.get("bank")
+    if not isinstance(raw, list) or len(raw) < MIN_BANK:
+        got = len(raw) if isinstance(raw, list) else repr(raw)[:60]
+        r.error("bank", f"expected a list of at least {MIN_BANK} questions, got {got}")
+        return []
+    bank = [_question(r, node, f"bank[{i}]", module, None) for i, node in enumerate(raw)]
     kinds = {q.kind for q in bank if q}
-    if bank_raw and set(QuestionKind) - kinds:
+    if set(QuestionKind) - kinds:
         missing = sorted(k.value for k in set(QuestionKind) - kinds)
         r.error("bank", f"needs at least one question of every kind; missing {missing}")
     ids = [q.id for q in bank if q]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         r.error("bank", f"duplicate question id {dup!r}; ids must be unique and stable")
-    if r.errors:
+    return bank
+
+
+def _header(r: Reader, data: Any, expected_module: str | None) -> tuple[str, str] | None:
+    keys = {"module": True, "title": True, "skill_check": True, "bank": True}
+    if r.mapping(data, "", keys) is None:
         return None
-    return ModuleQuiz(module, title, tuple(q for q in check if q), tuple(q for q in bank if q))
+    module = data.get("module")
+    if module not in MODULE_IDS or (expected_module and module != expected_module):
+        r.error(
+            "module",
+            f"expected {expected_module or 'a module id'!r} (the file name), got {module!r}",
+        )
+    return str(module), _text(r, data, "title", "")
 
 
 def read_quiz_file(
     path: Path, expected_module: str | None = None
 ) -> tuple[ModuleQuiz | None, list[CourseFileError]]:
     """Parse one quiz file; return the quiz (None if invalid) and every problem found."""
-    r = _Reader(_display(path))
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except OSError as exc:
-        r.error("", f"cannot read the file: {exc.strerror}")
+        data = parse_yaml(path)
+    except CourseFileError as exc:
+        return None, [exc]
+    r = Reader(display_path(path))
+    header = _header(r, data, expected_module)
+    if header is None:
         return None, r.errors
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        r.error(at, f"not valid YAML: {getattr(exc, 'problem', exc)}")
+    module, title = header
+    check, bank = _skill_check(r, data, module), _bank(r, data, module)
+    if r.errors:
         return None, r.errors
-    return _module_quiz(r, data, expected_module), r.errors
+    quiz = ModuleQuiz(module, title, tuple(q for q in check if q), tuple(q for q in bank if q))
+    return quiz, []
 
 
 def _load(data_dir: Path | None) -> tuple[QuizCatalog, list[CourseFileError]]:
@@ -336,10 +323,10 @@ def _load(data_dir: Path | None) -> tuple[QuizCatalog, list[CourseFileError]]:
         if not path.exists():
             errors.append(
                 CourseFileError(
-                    _display(path),
+                    display_path(path),
                     "",
-                    f"missing: every module needs a quiz "
-                    f"file; create it with the layout of {module} siblings",
+                    "missing: every module needs a quiz file; create it with the layout of "
+                    "its siblings",
                 )
             )
             continue
@@ -382,10 +369,7 @@ def load_skill_check(module_id: str, data_dir: Path | None = None) -> ModuleQuiz
     own = [e for e in errors if not e.where.startswith("bank")]
     if own:
         raise own[0]
-    r = _Reader(_display(path))
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    check = tuple(
-        _question(r, node, f"skill_check[{i}]", module_id, slot)
-        for i, (node, slot) in enumerate(zip(data["skill_check"], _SLOTS, strict=True))
-    )
-    return ModuleQuiz(module_id, str(data["title"]).strip(), tuple(q for q in check if q), ())
+    r = Reader(display_path(path))
+    data = parse_yaml(path)
+    check = _skill_check(r, data, module_id)
+    return ModuleQuiz(module_id, _text(r, data, "title", ""), tuple(q for q in check if q), ())

@@ -91,6 +91,28 @@ DIAGNOSIS_CONCEPTS: dict[str, str] = {
     "trust_ratio_zero_on_zero_norm": "trust_ratio",
     "trust_ratio_global_norm": "layerwise_scaling",
     "lars_denominator_decayed_norm": "lars",
+    # beliefs only a quiz answer reveals
+    "ema_unnormalised": "ema",
+    "first_moment_unbounded": "first_moment",
+    "rmsprop_bias_corrected": "rmsprop",
+    "step_scales_with_gradient": "second_moment",
+    "decay_paper_scaling": "decoupled_decay",
+    "adafactor_sums_not_means": "factored_second_moment",
+    "factored_exact_always": "factored_second_moment",
+    "adafactor_beta2_swapped": "adafactor",
+    "adafactor_rho_is_lr": "adafactor",
+    "adafactor_decay_by_alpha": "adafactor",
+    "rms_as_norm": "adafactor",
+    "one_lr_for_all_layers": "lars",
+    "lars_no_trust_coefficient": "lars",
+    "lars_direction_without_decay": "lars",
+    "eps_negligible": "epsilon",
+    "amsgrad_rate_never_rises": "amsgrad",
+    "trust_ratio_not_applied": "lamb",
+    "trust_ratio_inverted": "trust_ratio",
+    "update_ratio_after_norm": "update_diagnostics",
+    "update_ratio_inverted": "update_diagnostics",
+    "exclusion_ignored": "layerwise_scaling",
 }
 
 
@@ -105,3 +127,34 @@ def topological_order() -> tuple[str, ...]:
         done.extend(ready)
         remaining.difference_update(ready)
     return tuple(done)
+
+
+def course_order() -> tuple[str, ...]:
+    """Concepts with every prerequisite first, ties broken by where the course first grades
+    them (the order of `FUNCTION_CONCEPTS`), so ema comes first and layerwise_scaling last."""
+    first: dict[str, int] = {}
+    for i, concepts in enumerate(FUNCTION_CONCEPTS.values()):
+        for c in concepts:
+            first.setdefault(c, i)
+    done: list[str] = []
+    remaining = set(PREREQUISITES)
+    while remaining:
+        ready = [c for c in remaining if all(p in done for p in PREREQUISITES[c])]
+        if not ready:
+            raise ValueError(f"prerequisite cycle among {sorted(remaining)}")
+        nxt = min(ready, key=lambda c: (first.get(c, len(first)), c))
+        done.append(nxt)
+        remaining.discard(nxt)
+    return tuple(done)
+
+
+def ancestors(concept: str) -> set[str]:
+    """Every concept `concept` builds on, directly or not."""
+    found: set[str] = set()
+    todo = list(PREREQUISITES[concept])
+    while todo:
+        c = todo.pop()
+        if c not in found:
+            found.add(c)
+            todo.extend(PREREQUISITES[c])
+    return found

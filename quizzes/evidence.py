@@ -1,15 +1,19 @@
 """Evidence events for the practice queue, read from a results folder.
 
-Sources:
-- grading results `RESULTS_DIR/*.json` (Gradescope results.json with `tests[].tags =
-  [module, function, diagnosis?]` and `tests[].extra_data.function`): the tests of one function
-  (max_score > 0) give one event per concept of the function (`FUNCTION_CONCEPTS`) with fraction
-  sum(score)/sum(max_score), item "exercise:<function>"; a failed test whose diagnosis names a
-  misconception also gives one 0 event for that misconception's concept (`DIAGNOSIS_CONCEPTS`),
-  unless the function already covers it. Time: top-level `extra_data.graded_at`, else the
-  test's `extra_data.graded_at`, else the result file's modification time (whole seconds, UTC).
+An `Event` is what the queue works on (tests build them directly); the readers below turn
+today's files into events:
+- grading results `RESULTS_DIR/<student>/<module>.json` (the result model, `alr.results`): the
+  tests of one function (max_score > 0) give one event per concept of the function
+  (`FUNCTION_CONCEPTS`) with fraction sum(score)/sum(max_score), item "exercise:<function>",
+  naming the misconceptions its failed tests were diagnosed with; a diagnosed misconception whose
+  concept the function does not cover also gives a 0 event for that concept. Time: the result's
+  `graded_at`, else the file's modification time (whole seconds, UTC). A module a student did not
+  submit gives no event (it is blank, not evidence), nor does an unscoped error result.
 - quiz scores `RESULTS_DIR/quizzes/*.json` ("alr-quiz-score/1"): every entry of `history` gives
-  one event per concept of its question, item "quiz:<question id>", at `answered_at`.
+  one event per concept of its question, item "quiz:<question id>", at `answered_at`, naming the
+  misconceptions the answer revealed (and a 0 event for a misconception's concept the question
+  does not cover). An entry marked practice (a repeated answer) gives `practice` events: they
+  tell the queue when the item was practised, and are no evidence.
 
 Files that cannot be read are reported as problems and skipped; nothing else is lost.
 """
@@ -23,7 +27,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from quizzes.concepts import DIAGNOSIS_CONCEPTS, FUNCTION_CONCEPTS
+from alr.results import ModuleResult, ResultError, read_result, result_files
+from quizzes.concepts import FUNCTION_CONCEPTS
+from quizzes.misconceptions import MISCONCEPTIONS
 from quizzes.model import QuizCatalog
 from quizzes.store import parse_time
 
@@ -35,63 +41,71 @@ class Source(StrEnum):
 
 @dataclass(frozen=True)
 class Event:
-    """One piece of evidence: `frac` in [0, 1] of `item` answered/passed, about `concept`."""
+    """One piece of evidence: `frac` in [0, 1] of `item` answered/passed, about `concept`, and
+    the misconceptions (ids of `quizzes.misconceptions`) the answer or result revealed. A
+    `practice` event (a repeated answer) only says when the item was last practised."""
 
     time: datetime
     concept: str
     item: str
     source: Source
     frac: float
+    misconceptions: tuple[str, ...] = ()
+    practice: bool = False  # a repeat answer: when the item was practised, not evidence
 
 
-def _graded_at(holder: dict[str, Any]) -> datetime | None:
-    extra = holder.get("extra_data")
-    if isinstance(extra, dict) and isinstance(extra.get("graded_at"), str):
-        return parse_time(extra["graded_at"])
-    return None
+def _concept_of(misconception: str) -> str | None:
+    found = MISCONCEPTIONS.get(misconception)
+    return found.concept if found else None
 
 
-def _tagged(test: dict[str, Any], key: str, tag_index: int) -> str | None:
-    """`extra_data[key]`, else `tags[tag_index]`; None unless a string."""
-    extra = test.get("extra_data")
-    value = extra.get(key) if type(extra) is dict else None
-    if value is None:
-        tags = test.get("tags")
-        if type(tags) is list and len(tags) > tag_index:
-            value = tags[tag_index]
-    return value if type(value) is str else None
-
-
-def result_events(doc: dict[str, Any], mtime: datetime) -> list[Event]:
-    """Events of one grading result (see the module docstring)."""
-    doc_time = _graded_at(doc)
-    totals: dict[tuple[str, datetime], list[float]] = {}  # (function, time) -> [score, max]
-    wrong: set[tuple[str, datetime, str]] = set()
-    for test in doc.get("tests") or []:
-        if type(test) is not dict:
+def result_events(result: ModuleResult, mtime: datetime) -> list[Event]:
+    """Events of one graded result (see the module docstring)."""
+    when = parse_time(result.graded_at) if result.graded_at else mtime
+    totals: dict[str, list[float]] = {}  # function -> [score, max]
+    shown: dict[str, set[str]] = {}  # function -> misconceptions
+    for test in result.tests:
+        if test.function not in FUNCTION_CONCEPTS or test.max_score <= 0:
             continue
-        fn = _tagged(test, "function", 1)
-        if fn not in FUNCTION_CONCEPTS:
-            continue
-        score, max_score = test.get("score"), test.get("max_score")
-        if not isinstance(score, int | float) or not isinstance(max_score, int | float):
-            continue
-        if max_score <= 0:
-            continue
-        when = doc_time or _graded_at(test) or mtime
-        total = totals.setdefault((fn, when), [0.0, 0.0])
-        total[0] += min(float(max_score), max(0.0, float(score)))
-        total[1] += float(max_score)
-        concept = DIAGNOSIS_CONCEPTS.get(_tagged(test, "diagnosis", 2) or "")
-        if concept and concept not in FUNCTION_CONCEPTS[fn] and score < max_score:
-            wrong.add((fn, when, concept))
-    events = [
-        Event(when, c, f"exercise:{fn}", Source.EXERCISE, got / out)
-        for (fn, when), (got, out) in totals.items()
-        for c in FUNCTION_CONCEPTS[fn]
-    ]
-    events += [Event(when, c, f"exercise:{fn}", Source.EXERCISE, 0.0) for fn, when, c in wrong]
+        total = totals.setdefault(test.function, [0.0, 0.0])
+        total[0] += min(test.max_score, max(0.0, test.score))
+        total[1] += test.max_score
+        if test.diagnosis and _concept_of(test.diagnosis) and not test.passed:
+            shown.setdefault(test.function, set()).add(test.diagnosis)
+    events = []
+    for fn, (got, out) in totals.items():
+        found = tuple(sorted(shown.get(fn, ())))
+        item = f"exercise:{fn}"
+        events += [
+            Event(when, c, item, Source.EXERCISE, got / out, found) for c in FUNCTION_CONCEPTS[fn]
+        ]
+        events += [
+            Event(when, concept, item, Source.EXERCISE, 0.0, (m,))
+            for m in found
+            if (concept := _concept_of(m)) and concept not in FUNCTION_CONCEPTS[fn]
+        ]
     return sorted(events, key=lambda e: (e.time, e.concept, e.item, e.frac))
+
+
+def _history_events(h: Any, catalog: QuizCatalog) -> list[Event]:
+    """The events of one history entry (none for practice); raises on a malformed entry."""
+    question = catalog.question(str(h["question"]))
+    if question is None:
+        raise ValueError(f"unknown question {h['question']!r}")
+    frac = min(1.0, max(0.0, float(h["score"]) / float(h["max_score"])))
+    when = parse_time(h["answered_at"])
+    found = h.get("misconceptions") or []
+    if not isinstance(found, list) or not all(isinstance(m, str) for m in found):
+        raise ValueError(f"misconceptions: expected a list of ids, got {found!r}")
+    item, named = f"quiz:{question.id}", tuple(sorted(m for m in found if _concept_of(m)))
+    if h.get("practice") is True:
+        return [Event(when, c, item, Source.QUIZ, frac, practice=True) for c in question.concepts]
+    events = [Event(when, c, item, Source.QUIZ, frac, named) for c in question.concepts]
+    return events + [
+        Event(when, concept, item, Source.QUIZ, 0.0, (m,))
+        for m in named
+        if (concept := _concept_of(m)) and concept not in question.concepts
+    ]
 
 
 def quiz_events(
@@ -104,17 +118,9 @@ def quiz_events(
         return [], [f"{where}: no history list; not a quiz score file (alr quiz score writes them)"]
     for i, h in enumerate(history):
         try:
-            question = catalog.question(str(h["question"]))
-            if question is None:
-                raise ValueError(f"unknown question {h['question']!r}")
-            frac = min(1.0, max(0.0, float(h["score"]) / float(h["max_score"])))
-            when = parse_time(h["answered_at"])
+            events += _history_events(h, catalog)
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             problems.append(f"{where}: history[{i}]: {exc!r}; skipped")
-            continue
-        events += [
-            Event(when, c, f"quiz:{question.id}", Source.QUIZ, frac) for c in question.concepts
-        ]
     return events, problems
 
 
@@ -136,21 +142,15 @@ def read_results_dir(
     """Every student's events (from grading results and quiz scores), and the problems found."""
     by_student: dict[str, list[Event]] = {}
     problems: list[str] = []
-    for path in sorted(results.glob("*.json")):
-        if path.name.startswith("."):  # the grader's own bookkeeping (.batch.json)
-            continue
-        doc = _load_json(path, problems)
-        if doc is None or not isinstance(doc.get("tests"), list):
-            if doc is not None:
-                problems.append(f"{path}: not a grading result (no tests list); skipped")
-            continue
-        extra = doc.get("extra_data") if isinstance(doc.get("extra_data"), dict) else {}
-        student = str((extra or {}).get("student") or path.stem)
-        mtime = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
+    for path in result_files(results) if results.is_dir() else ():
         try:
-            by_student.setdefault(student, []).extend(result_events(doc, mtime))
-        except ValueError as exc:
-            problems.append(f"{path}: {exc}; skipped")
+            result = read_result(path)
+            mtime = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
+            events = result_events(result, mtime) if result.module else []
+        except (ResultError, ValueError) as exc:
+            problems.append(f"{exc}; skipped")
+            continue
+        by_student.setdefault(result.student, []).extend(events)
     for path in sorted((results / "quizzes").glob("*.json")):
         doc = _load_json(path, problems)
         if doc is None:

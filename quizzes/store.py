@@ -11,12 +11,22 @@ Answer file: `<store>/<student>.jsonl`, one JSON object per line (schema "alr-an
 
 Writers append whole lines under an exclusive `flock` and `fsync` before releasing it, so
 concurrent writers never interleave and an answer that was reported saved survives a crash. A
-crash mid-write can leave at most one torn last line; readers report it and keep every other line.
+crash mid-write can leave at most one torn last line; the next append starts on a new line, so
+the torn line costs only itself.
+
+Reading is bounded and line by line: a file over `MAX_FILE_BYTES` is not read; a line that is
+longer than `MAX_LINE_BYTES`, not UTF-8, nested deeper than `MAX_DEPTH`, not JSON, not a record,
+or a record whose `module` is not the module of its `question`, is skipped with a warning naming
+the file and the line, and every other line is kept.
 
 `sync_answers(store, results)` merges each student's local file into
-`<results>/answers/<student>.jsonl` by `event_id` (a set union, sorted by time then id), writing a
-temp file and `os.replace`-ing it under a lock: running it twice adds nothing, and an interrupted
-sync leaves either the old or the new file, while the local store still holds everything.
+`<results>/answers/<student>.jsonl` by `event_id` (a set union in time order, answers of the
+same second in the order they were written; lines it
+cannot read are kept verbatim at the end), writing a temp file and `os.replace`-ing it under a
+lock: running it twice adds nothing, and an interrupted sync leaves either the old or the new
+file, while the local store still holds everything. A results file that cannot be read at all is
+never replaced: it is left as it is, the answers go to `<student>.new.jsonl` beside it, and the
+report says so (`alr quiz score RESULTS/answers` reads both files).
 """
 
 from __future__ import annotations
@@ -40,7 +50,8 @@ _KEYS = {"schema", "event_id", "student", "module", "question", "response", "ans
 
 Response = str | list[str] | float
 MAX_FILE_BYTES = 16 * 2**20  # answer files are student-written: bound what a reader loads
-MAX_LINE_CHARS = 64 * 2**10
+MAX_LINE_BYTES = 64 * 2**10
+MAX_DEPTH = 8  # an answer record nests 2 levels; deeper lines are not records
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,11 @@ def record_from_dict(data: Any) -> AnswerRecord:
     check = data["student"]
     if not _STUDENT.match(check):
         raise ValueError(f"student: {check!r} is not a valid id")
+    if not data["question"].startswith(data["module"] + "."):
+        raise ValueError(
+            f"module {data['module']!r} does not match question {data['question']!r} "
+            "(a question id starts with its module); refused"
+        )
     parse_time(data["answered_at"])
     response = data["response"]
     ok = isinstance(response, str | int | float) and not isinstance(response, bool)
@@ -127,43 +143,92 @@ def record_from_dict(data: Any) -> AnswerRecord:
 
 
 def read_answer_file(path: Path) -> tuple[list[AnswerRecord], list[str]]:
-    """Every valid record of an answer file, and one problem line per invalid line."""
-    records, problems, _ = _read(path)
-    return records, problems
+    """Every valid record of an answer file, and one problem line per line that is not."""
+    contents = _read(path)
+    return list(contents.records), list(contents.problems)
 
 
-def _read(path: Path) -> tuple[list[AnswerRecord], list[str], list[str]]:
-    """Valid records, problems, and the invalid lines verbatim (sync keeps them)."""
-    records: list[AnswerRecord] = []
-    problems: list[str] = []
-    bad: list[str] = []
+@dataclass(frozen=True)
+class _Contents:
+    """What `_read` found: valid records, problems, the invalid lines verbatim (sync keeps
+    them), and whether the file could be read at all."""
+
+    records: tuple[AnswerRecord, ...]
+    problems: tuple[str, ...]
+    bad: tuple[bytes, ...]
+    readable: bool
+
+
+def too_deep(line: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON text nests arrays/objects deeper than `limit` (strings are skipped).
+
+    A linear scan, so a line of 60,000 `[` is refused before json.loads could recurse."""
+    if line.count("[") + line.count("{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for ch in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def _line_record(raw: bytes) -> AnswerRecord:
+    """One line as a record; raises ValueError saying what is wrong with it."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise ValueError(f"longer than {MAX_LINE_BYTES} bytes")
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})"
+        ) from None
+    if too_deep(line):
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels, not an answer record")
+    try:
+        data = json.loads(line)
+    except RecursionError:  # pragma: no cover - too_deep refuses such lines first
+        raise ValueError("nested too deeply to parse") from None
+    return record_from_dict(data)  # json.JSONDecodeError is a ValueError
+
+
+def _read(path: Path) -> _Contents:
+    """Read an answer file line by line (see the module docstring); never raises for content."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return (
-                [],
-                [
-                    f"{path}: {size} bytes is more than an answer file can hold "
-                    f"({MAX_FILE_BYTES}); not read"
-                ],
-                [],
+            problem = (
+                f"{path}: {size} bytes is more than an answer file can hold ({MAX_FILE_BYTES})"
             )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [f"{path}: cannot read the answer file: {exc}"], []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        if len(line) > MAX_LINE_CHARS:
-            problems.append(f"{path}: line {n}: longer than {MAX_LINE_CHARS} characters; skipped")
-            bad.append(line)
+            return _Contents((), (problem + "; not read",), (), False)
+        data = path.read_bytes()
+    except OSError as exc:
+        problem = f"{path}: cannot read the answer file: {exc.strerror or exc}"
+        return _Contents((), (problem,), (), False)
+    records: list[AnswerRecord] = []
+    problems: list[str] = []
+    bad: list[bytes] = []
+    for n, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
             continue
         try:
-            records.append(record_from_dict(json.loads(line)))
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            records.append(_line_record(raw))
+        except ValueError as exc:
             problems.append(f"{path}: line {n}: {exc}; the line was skipped")
-            bad.append(line)
-    return records, problems, bad
+            bad.append(raw)
+    return _Contents(tuple(records), tuple(problems), tuple(bad), True)
 
 
 @contextmanager
@@ -192,8 +257,12 @@ def append_answers(store: Path, records: Iterable[AnswerRecord]) -> Path | None:
     if len(students) != 1:
         raise AlrError(f"append_answers takes one student's records, got {sorted(students)}")
     path = store / f"{check_student(records[0].student)}.jsonl"
-    payload = "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in records)
-    with _locked(path), open(path, "a", encoding="utf-8") as handle:
+    payload = "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in records).encode()
+    with _locked(path), open(path, "a+b") as handle:
+        if handle.seek(0, os.SEEK_END) > 0:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":  # a torn last line: start on a line of our own
+                payload = b"\n" + payload
         handle.write(payload)
         handle.flush()
         os.fsync(handle.fileno())
@@ -210,8 +279,42 @@ class SyncReport:
     problems: tuple[str, ...]
 
 
-def _sort_key(r: AnswerRecord) -> tuple[str, str]:
-    return (format_time(r.time), r.event_id)
+def _sort_key(r: AnswerRecord) -> datetime:
+    """Time order; a stable sort keeps answers of the same second in the order written."""
+    return r.time
+
+
+def _beside(dest: Path) -> tuple[Path, _Contents]:
+    """Where answers go when `dest` cannot be read: the first `<student>.new[N].jsonl` beside it
+    that is missing or readable, with what it holds."""
+    for n in range(1, 100):
+        path = dest.with_name(f"{dest.stem}.new{n if n > 1 else ''}.jsonl")
+        contents = _read(path) if path.exists() else _Contents((), (), (), True)
+        if contents.readable:
+            return path, contents
+    raise AlrError(f"{dest.parent}: 99 unreadable answer files beside {dest.name}; clean up first")
+
+
+def _merge(dest: Path, mine: list[AnswerRecord]) -> tuple[int, list[str]]:
+    """Merge `mine` into `dest` (the caller holds the student's lock); new count, problems."""
+    theirs = _read(dest) if dest.exists() else _Contents((), (), (), True)
+    problems = list(theirs.problems)
+    target = dest
+    if not theirs.readable:
+        target, theirs = _beside(dest)
+        problems += list(theirs.problems)
+        problems.append(
+            f"{dest}: left as it is because it cannot be read; the answers are merged into "
+            f"{target.name} beside it instead. Fix or move {dest.name}, then sync again"
+        )
+    merged = {r.event_id: r for r in theirs.records}
+    new = [r for r in mine if r.event_id not in merged]
+    merged.update((r.event_id, r) for r in new)
+    if new:  # invalid lines already there are kept verbatim, at the end
+        ordered = sorted(merged.values(), key=_sort_key)
+        lines = [json.dumps(r.to_dict(), sort_keys=True).encode() for r in ordered]
+        write_atomic(target, b"".join(line + b"\n" for line in [*lines, *theirs.bad]))
+    return len(new), problems
 
 
 def sync_answers(store: Path, results: Path) -> list[SyncReport]:
@@ -224,25 +327,18 @@ def sync_answers(store: Path, results: Path) -> list[SyncReport]:
     reports = []
     for local in sorted(store.glob("*.jsonl")):
         with _locked(local):  # a writer mid-append finishes first
-            records, problems = read_answer_file(local)
+            contents = _read(local)
         by_student: dict[str, list[AnswerRecord]] = {}
-        for r in records:
+        for r in contents.records:
             by_student.setdefault(r.student, []).append(r)
+        if not by_student and contents.problems:
+            reports.append(SyncReport(local.stem, 0, 0, contents.problems))
         for student, mine in sorted(by_student.items()):
             mine = list({r.event_id: r for r in mine}.values())
             dest = results / "answers" / f"{student}.jsonl"
             with _locked(dest.with_name(f".{student}.lock")):
-                theirs, their_problems, bad = _read(dest) if dest.exists() else ([], [], [])
-                merged = {r.event_id: r for r in theirs}
-                new = [r for r in mine if r.event_id not in merged]
-                merged.update((r.event_id, r) for r in new)
-                if new:  # invalid lines already there are kept verbatim, at the end
-                    ordered = sorted(merged.values(), key=_sort_key)
-                    lines = [json.dumps(r.to_dict(), sort_keys=True) for r in ordered] + bad
-                    write_atomic(dest, "\n".join(lines) + "\n")
+                added, problems = _merge(dest, mine)
             reports.append(
-                SyncReport(
-                    student, len(new), len(mine) - len(new), tuple(problems + their_problems)
-                )
+                SyncReport(student, added, len(mine) - added, contents.problems + tuple(problems))
             )
     return reports

@@ -19,28 +19,31 @@ def catalog() -> QuizCatalog:
     return load_quizzes()
 
 
-def result_doc(
-    student: str, graded_at: str, tests: list[tuple[str, float, str | None]]
-) -> dict[str, Any]:
-    """A grading result (Gradescope results.json layout): tests as (function, frac, diagnosis)."""
+def write_results(
+    root: Path, student: str, graded_at: str, tests: list[tuple[str, float, str | None]]
+) -> list[Path]:
+    """A student's graded results, one file per module (the result model): tests as (function,
+    frac, diagnosis), each worth 1 point."""
     from alr.contract import FUNCTION_MODULE
+    from alr.results import ModuleResult, TestRecord, write_result
 
-    return {
-        "score": sum(f for _, f, _ in tests),
-        "max_score": len(tests),
-        "extra_data": {"student": student, "graded_at": graded_at},
-        "tests": [
-            {
-                "name": f"{FUNCTION_MODULE[fn]} {fn}",
-                "score": frac,
-                "max_score": 1,
-                "status": "passed" if frac == 1 else "failed",
-                "tags": [FUNCTION_MODULE[fn], fn] + ([diag] if diag else []),
-                "extra_data": {"module": FUNCTION_MODULE[fn], "function": fn, "diagnosis": diag},
-            }
-            for fn, frac, diag in tests
-        ],
-    }
+    modules = dict.fromkeys(FUNCTION_MODULE[fn] for fn, _, _ in tests)
+    return [
+        write_result(
+            root,
+            ModuleResult(
+                student=student,
+                module=module,
+                graded_at=graded_at,
+                tests=tuple(
+                    TestRecord(f"{module} {fn}", frac, 1.0, "", module, fn, diagnosis=diag)
+                    for fn, frac, diag in tests
+                    if FUNCTION_MODULE[fn] == module
+                ),
+            ),
+        )
+        for module in modules
+    ]
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> Path:

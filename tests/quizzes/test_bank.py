@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from alr.errors import CourseFileError
+from alr.yamlio import parse_yaml
 from quizzes.bank import DATA_DIR, MODULE_IDS, load_quizzes, read_quiz_file, validate_quizzes
 from quizzes.model import QuestionKind, QuizCatalog, Slot
 from tests.quizzes.conftest import FIXTURES
@@ -64,13 +66,24 @@ def _copy(tmp_path: Path) -> Path:
     return data
 
 
+class _Dumper(yaml.SafeDumper):
+    """Quotes strings such as "1e-4" that YAML 1.2 (the course's reader) reads as numbers."""
+
+
+_Dumper.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
+)
+
+
 def _edit(data: Path, module: str, change: Any) -> Path:
     source = DATA_DIR / f"{module}.yaml"
-    doc = yaml.load(source.read_text(), Loader=yaml.CSafeLoader)
+    doc = parse_yaml(source)
     change(doc)
     path = data / f"{module}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.dump(doc, Dumper=yaml.CSafeDumper, sort_keys=False))
+    path.write_text(yaml.dump(doc, Dumper=_Dumper, sort_keys=False))
     return path
 
 
@@ -174,7 +187,7 @@ def test_other_modules_still_load_when_one_file_is_bad(tmp_path: Path) -> None:
 def test_yaml_syntax_error_gives_line_and_column() -> None:
     quiz, errors = read_quiz_file(FIXTURES / "bad-syntax.yaml", "3.1")
     assert quiz is None and len(errors) == 1
-    assert errors[0].where.startswith("line ") and "not valid YAML" in errors[0].problem
+    assert errors[0].where.startswith("line ") and "invalid YAML" in errors[0].problem
 
 
 def test_missing_module_file_is_reported(tmp_path: Path) -> None:
@@ -200,3 +213,26 @@ def test_generated_questions_vary_with_the_seed(catalog: QuizCatalog) -> None:
     for q in catalog.questions:
         if q.kind is QuestionKind.GENERATED_NUMERIC:
             assert len({q.instantiate(s).stem for s in range(40)}) > 1, q.id
+
+
+def test_documented_tolerance_with_yaml_1_2_numbers_is_accepted(tmp_path: Path) -> None:
+    """The bank's own documented example `tolerance: {rel: 1e-3, abs: 0}` reads as numbers."""
+    text = (DATA_DIR / "3.1.yaml").read_text(encoding="utf-8")
+    old = "tolerance: {rel: 1.0e-6}"
+    assert old in text
+    path = tmp_path / "3.1.yaml"
+    path.write_text(text.replace(old, "tolerance: {rel: 1e-3, abs: 0}", 1), encoding="utf-8")
+    quiz, errors = read_quiz_file(path, "3.1")
+    assert errors == [] and quiz is not None
+    changed = [q for q in quiz.bank if q.tolerance.rel == 1e-3 and q.tolerance.abs == 0]
+    assert changed, "the edited question should carry rel=1e-3, abs=0"
+
+
+def test_duplicate_keys_are_rejected_with_file_and_line(tmp_path: Path) -> None:
+    text = (DATA_DIR / "3.1.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "3.1.yaml"
+    path.write_text(text.replace("title: ", "title: Twice\ntitle: ", 1), encoding="utf-8")
+    quiz, errors = read_quiz_file(path, "3.1")
+    assert quiz is None and len(errors) == 1
+    assert errors[0].where.startswith("line 3") and "duplicate key 'title'" in errors[0].problem
+    assert str(errors[0]).startswith(f"{path}: line 3")

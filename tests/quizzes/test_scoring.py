@@ -49,10 +49,16 @@ def test_single_choice_scores_the_right_option_and_explains_the_chosen_one(
 def test_multiple_answer_uses_the_questions_named_rule(catalog: QuizCatalog) -> None:
     q = catalog.question("3.1.bank.rmsprop-properties")
     assert q is not None and q.partial_credit is PartialCredit.NET_CORRECT
-    result = score_response(q, ["a", "c"])  # one right, one wrong of two correct
+    right = list(q.correct_ids)
+    wrong = [o for o in q.option_ids if o not in right]
+    assert len(right) == 2
+    result = score_response(q, [right[0], wrong[0]])  # one right, one wrong of two correct
     assert result.score == 0.0 and "net-correct" in result.feedback
-    assert score_response(q, ["a"]).score == pytest.approx(0.5)
-    assert score_response(q, ["b", "a"]).correct
+    assert score_response(q, [right[0]]).score == pytest.approx(0.5)
+    assert score_response(q, right[::-1]).correct
+    shown = {o: "xyzw"[i] for i, o in enumerate(q.option_ids)}
+    labelled = score_response(q, [right[0]], labels=shown).feedback
+    assert f"also correct: {shown[right[1]]}" in labelled
 
 
 def test_numeric_tolerance(catalog: QuizCatalog) -> None:
@@ -105,16 +111,21 @@ def _record(
     )  # type: ignore[arg-type]
 
 
-def test_score_file_keeps_latest_answer_full_history_and_concept_totals(
+def test_score_file_uses_first_answers_marks_practice_and_keeps_full_history(
     tmp_path: Path, catalog: QuizCatalog
 ) -> None:
+    """The first answer to a question is what counts; later ones are practice, in the history."""
+    term = catalog.question("3.1.check.term")
+    module = catalog.question("3.1.check.module")
+    assert term is not None and module is not None
+    wrong = next(o for o in term.options if not o.correct and o.misconception)
     store = tmp_path / "store"
     append_answers(
         store,
         [
-            _record(1, "3.1.check.term", "a", "2026-03-01T10:00:00Z"),
-            _record(2, "3.1.check.term", "c", "2026-03-01T10:05:00Z"),
-            _record(3, "3.1.check.module", "a", "2026-03-01T10:06:00Z"),
+            _record(1, term.id, wrong.id, "2026-03-01T10:00:00Z"),
+            _record(2, term.id, term.correct_ids[0], "2026-03-01T10:05:00Z"),
+            _record(3, module.id, module.correct_ids[0], "2026-03-01T10:06:00Z"),
             _record(4, "3.1.bank.coupled-l2-grad", 0.7, "2026-03-01T10:07:00Z"),
         ],
     )
@@ -122,12 +133,67 @@ def test_score_file_keeps_latest_answer_full_history_and_concept_totals(
     doc = json.loads((tmp_path / "out" / "quizzes" / "bob.json").read_text())
     assert written.paths == (tmp_path / "out" / "quizzes" / "bob.json",) and written.problems == ()
     by_id = {q["id"]: q for q in doc["questions"]}
-    assert by_id["3.1.check.term"]["score"] == 1.0 and by_id["3.1.check.term"]["attempts"] == 2
-    assert by_id["3.1.check.module"]["correct"] is False
-    assert [h["event_id"] for h in doc["history"]] == ["e001", "e002", "e003", "e004"]
-    assert doc["concepts"]["coupled_l2"] == {"score": 2.0, "max_score": 2.0}
+    assert by_id[term.id]["score"] == 0.0 and by_id[term.id]["attempts"] == 2
+    assert by_id[term.id]["misconceptions"] == [wrong.misconception]
+    assert by_id[term.id]["answered_at"] == "2026-03-01T10:00:00Z"
+    assert by_id[module.id]["correct"] is True
+    history = [(h["event_id"], h["attempt"], h["practice"]) for h in doc["history"]]
+    assert history == [
+        ("e001", 1, False),
+        ("e002", 2, True),
+        ("e003", 1, False),
+        ("e004", 1, False),
+    ]
+    assert doc["history"][0]["misconceptions"] == [wrong.misconception]
+    assert doc["concepts"]["coupled_l2"] == {"score": 2.0, "max_score": 3.0}  # term, module, grad
     assert doc["skill_checks"] == {"3.1": {"score": 1.0, "max_score": 2.0, "answered": 2}}
     assert doc["totals"] == {"score": 2.0, "max_score": 3.0, "answered": 3}
+
+
+def test_a_new_instance_of_a_generated_question_is_not_practice(catalog: QuizCatalog) -> None:
+    from quizzes.scoring import score_document, score_records
+
+    q = catalog.question("4.1.bank.m-hat-generated")
+    assert q is not None
+    records = [
+        AnswerRecord(f"e{i}", "bob", "4.1", q.id, q.instantiate(seed).answer, when, seed=seed)
+        for i, (seed, when) in enumerate(
+            [(1, "2026-03-01T10:00:00Z"), (1, "2026-03-01T10:01:00Z"), (2, "2026-03-01T10:02:00Z")]
+        )
+    ]
+    scored, _ = score_records(records, catalog)
+    doc = score_document("bob", scored, [])
+    assert [(h["attempt"], h["practice"]) for h in doc["history"]] == [
+        (1, False),
+        (2, True),
+        (3, False),
+    ]
+    assert doc["questions"][0]["attempts"] == 3
+
+
+def test_a_wrong_choice_names_the_misconception_it_reveals(catalog: QuizCatalog) -> None:
+    for q in catalog.questions:
+        for o in q.options:
+            if q.kind is QuestionKind.SINGLE_CHOICE and not o.correct:
+                found = score_response(q, o.id).misconceptions
+                assert found == ((o.misconception,) if o.misconception else ()), (q.id, o.id)
+    multi = catalog.question("3.1.bank.rmsprop-properties")
+    assert multi is not None
+    picked = [o.id for o in multi.options if o.misconception or o.correct]
+    expected = tuple(sorted({o.misconception for o in multi.options if o.misconception}))
+    assert score_response(multi, picked).misconceptions == expected
+
+
+def test_a_wrong_number_that_matches_a_mistake_names_it(catalog: QuizCatalog) -> None:
+    q = catalog.question("4.1.bank.m-hat-generated")
+    assert q is not None
+    inst = q.instantiate(3)
+    variants = dict(inst.variants)
+    result = score_response(q, variants["no_bias_correction"], 3)
+    assert not result.correct and result.misconceptions == ("no_bias_correction",)
+    assert "what you get if your update uses the moments m and v directly" in result.feedback
+    assert score_response(q, inst.answer, 3).misconceptions == ()
+    assert score_response(q, inst.answer + 17.0, 3).misconceptions == ()
 
 
 def test_malformed_lines_and_unknown_questions_are_reported_and_the_rest_scored(
@@ -150,9 +216,7 @@ def test_malformed_lines_and_unknown_questions_are_reported_and_the_rest_scored(
     assert f"{path}: line 5: missing keys" in problems
     assert f"{path}: line 6:" in problems  # a torn last line
     doc = json.loads((tmp_path / "quizzes" / "bob.json").read_text())
-    assert [q["id"] for q in doc["questions"]] == ["3.1.check.term"] and doc["totals"][
-        "score"
-    ] == 1.0
+    assert [q["id"] for q in doc["questions"]] == ["3.1.check.term"]
 
 
 def test_nothing_valid_to_score_is_an_error(tmp_path: Path, catalog: QuizCatalog) -> None:
@@ -160,3 +224,12 @@ def test_nothing_valid_to_score_is_an_error(tmp_path: Path, catalog: QuizCatalog
     path.write_text("garbage\n")
     with pytest.raises(AlrError, match="no valid answers to score"):
         score_answers(answers=[path, tmp_path / "missing.jsonl"], out=tmp_path, catalog=catalog)
+
+
+def test_a_record_whose_module_and_question_disagree_is_refused(catalog: QuizCatalog) -> None:
+    from quizzes.scoring import score_records
+
+    record = AnswerRecord("e1", "ann", "3.1", "4.1.check.term", "a", "2026-03-01T10:00:00Z")
+    scored, problems = score_records([record], catalog)
+    assert scored == [] and len(problems) == 1
+    assert "module '3.1' does not match question '4.1.check.term'" in problems[0]

@@ -373,7 +373,7 @@ def test_a_course_may_allow_torch_optim() -> None:
 
 
 def test_limits_refuse_a_policy_that_is_not_a_boolean() -> None:
-    from course.errors import SandboxError
+    from alr.errors import SandboxError
 
     with pytest.raises(SandboxError, match="allow_torch_optim"):
         Limits(allow_torch_optim="no")  # type: ignore[arg-type]
