@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from alr.contract import MODULE_IDS
 from autograder.grade import grade_batch
 from autograder.sandbox import detect_level
 from tests.autograder.sandbox.conftest import tree
@@ -162,10 +163,22 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
         del os.environ["ALR_REDTEAM_SECRET"]
         listeners.close()
     out = tmp / "out"
-    results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+    results = {s: _merged(out / s) for s in {p.parent.name for p in out.glob("*/*.json")}}
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     leftovers = sorted(set(tree(os.getpid())) - before)
     yield Batch(out, tmp / "solo", results, leftovers, received, files)
+
+
+def _merged(folder: Path) -> dict[str, Any]:
+    """A student's results (one per module, or one unscoped error) as one document."""
+    docs = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    return {
+        "score": sum(d["score"] for d in docs),
+        "max_score": sum(d["max_score"] for d in docs),
+        "output": "\n".join(d["output"] for d in docs),
+        "extra_data": docs[0]["extra_data"],
+        "tests": [t for d in docs for t in d["tests"]],
+    }
 
 
 def test_the_corpus_covers_every_threat_class() -> None:
@@ -187,7 +200,9 @@ def test_each_hostile_submission_gets_its_verdict(batch: Batch, name: str) -> No
     on the functions it answers honestly), with the expected message?"""
     spec = MANIFEST[name]
     result = batch.results[Path(name).stem]
-    assert result["max_score"] > 0 and result["extra_data"]["sandbox"] == detect_level()
+    assert result["extra_data"]["sandbox"] == detect_level()
+    # points are at stake, or the file could not be given a module (an error, blank everywhere)
+    assert result["max_score"] > 0 or result["extra_data"].get("error"), result["output"]
     expect = spec["expect"]
     if not detect_level().endswith("+seccomp"):
         expect = spec.get("without_seccomp", expect)
@@ -237,7 +252,7 @@ def test_oversize_notebook_is_refused_without_breaking_the_batch(batch: Batch) -
 def test_correct_submissions_keep_full_marks_bit_for_bit(batch: Batch) -> None:
     """Do both correct submissions get full marks, with every test (name, score, status,
     output, diagnosis) identical to grading the same file alone with the same seed?"""
-    solo = json.loads((batch.solo / "correct_a.json").read_text())
+    solo = _merged(batch.solo / "correct_a")
     keys = ("name", "score", "max_score", "status", "output", "tags", "extra_data")
     for student in ("correct_a", "correct_b"):
         result = batch.results[student]
@@ -254,13 +269,20 @@ def test_no_process_is_left_behind(batch: Batch) -> None:
 
 
 def test_no_file_appears_outside_the_grader_output(batch: Batch) -> None:
-    """Is the output folder exactly one result and one feedback page per submission plus the
-    summary and batch record, and did none of the files the corpus plants appear on the host?"""
+    """Is the output folder only each submission's results (with feedback pages beside them)
+    plus the summary, and did none of the files the corpus plants appear on the host?"""
     students = {Path(n).stem for n in MANIFEST} | {"correct_a", "correct_b", "rb_huge"}
     students |= {"rb_deep_expression"}
-    expected = {f"{s}.json" for s in students} | {f"feedback/{s}.html" for s in students}
-    expected |= {"summary.csv", ".batch.json"}
-    assert set(batch.out_files) == expected
+    outside = [f for f in batch.out_files if "/" not in f]
+    assert outside == ["summary.csv"]
+    assert {f.split("/")[0] for f in batch.out_files if "/" in f} == students
+    for f in batch.out_files:
+        if "/" in f:
+            student, name = f.split("/")
+            module = name.rsplit(".", 1)[0]
+            assert name.endswith((".json", ".html")) and (
+                module in MODULE_IDS or module.startswith("unscoped-")
+            ), f
     assert [p for p in PLANTED if os.path.exists(p)] == []
     assert not (Path.home() / "fill.bin").exists()
 
