@@ -24,9 +24,10 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import Tensor
+if TYPE_CHECKING:  # torch is imported where a program runs, not where it is only described:
+    from torch import Tensor  # the grader starts its sandbox before it imports torch
 
 Scalar = float | int | bool | str | None
 
@@ -65,15 +66,21 @@ class Program:
     calls: tuple[Call, ...]
 
     # ---- plain-data form (crosses the sandbox boundary as JSON) ----
-    def to_json(self) -> str:
-        return json.dumps([_call_to_obj(c) for c in self.calls], allow_nan=False)
+    def to_obj(self) -> list[dict[str, Any]]:
+        return [_call_to_obj(c) for c in self.calls]
 
     @staticmethod
-    def from_json(text: str) -> Program:
-        data = json.loads(text)
+    def from_obj(data: Any) -> Program:
         if not isinstance(data, list):
             raise ValueError("program: expected a list of calls")
         return Program(tuple(_call_from_obj(c) for c in data))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_obj(), allow_nan=False)
+
+    @staticmethod
+    def from_json(text: str) -> Program:
+        return Program.from_obj(json.loads(text))
 
 
 def _arg_to_obj(a: Arg) -> Any:
@@ -186,14 +193,14 @@ def _label(a: RefDict) -> str:
     return first.partition("/")[0] if "/" in first else first.rsplit("_", 1)[0]
 
 
-def _storage_ptrs(x: Any) -> set[int]:
-    if isinstance(x, Tensor) and x.device.type != "meta":
+def _storage_ptrs(x: Any, tensor: type[Tensor]) -> set[int]:
+    if isinstance(x, tensor) and x.device.type != "meta":
         try:
             return {x.untyped_storage().data_ptr()}
         except Exception:  # noqa: BLE001 - exotic tensor subclasses
             return set()
     if isinstance(x, dict):
-        return set().union(*(_storage_ptrs(v) for v in x.values())) if x else set()
+        return set().union(*(_storage_ptrs(v, tensor) for v in x.values())) if x else set()
     return set()
 
 
@@ -201,6 +208,8 @@ def _same_values(a: Tensor, b: Tensor) -> bool:
     """Equal shape and values, NaN equal to NaN (a NaN input is not a mutation)."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
+    if a.equal(b):  # the usual case, in one op (False when a NaN is in either)
+        return True
     return bool(((a == b) | (a.isnan() & b.isnan())).all())
 
 
@@ -213,6 +222,8 @@ def execute(
 ) -> list[CallOutcome]:
     """Run every call in order; a failed call's outputs are missing and later calls using them
     are skipped. Never raises for a failing function: the failure is recorded in its outcome."""
+    from torch import Tensor
+
     env: dict[str, Any] = dict(inputs)
     outcomes: list[CallOutcome] = []
     for call in program.calls:
@@ -256,12 +267,12 @@ def execute(
                 if [(k, id(v)) for k, v in value.items()] != items and label not in out.mutated:
                     out.mutated.append(label)
             in_ptrs = (
-                set().union(*(_storage_ptrs(t) for t in tensors_in.values()))
+                set().union(*(_storage_ptrs(t, Tensor) for t in tensors_in.values()))
                 if tensors_in
                 else set()
             )
             for name in call.outputs:
-                if _storage_ptrs(bound.get(name)) & in_ptrs:
+                if _storage_ptrs(bound.get(name), Tensor) & in_ptrs:
                     out.aliased.append(name)
         out.values = {k: v for k, v in bound.items() if not isinstance(v, dict)}
         env.update(bound)
