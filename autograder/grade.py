@@ -19,6 +19,7 @@ summary.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import os
 import threading
@@ -29,21 +30,27 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alr.contract import MODULE_IDS
 from alr.errors import AlrError
 from alr.fileio import write_atomic
 from alr.results import ModuleResult, ResultError, read_result
 from autograder import DEFAULT_TIMEOUT
-from autograder.diagnosis.variants import VariantOutcomes
-from autograder.plan import build_plan
 from autograder.stages.context import Context, Settings
 from autograder.stages.load import MAX_BYTES, file_sha256
-from autograder.stages.pipeline import grade_submission
 from autograder.stages.write_result import module_results, publish
 from autograder.submissions import Collected, Entry, collect
 from course.secret import Inputs, grading_inputs
 from course.spec import Course, ExerciseSpec
+
+if TYPE_CHECKING:
+    from autograder.diagnosis.variants import VariantOutcomes
+    from autograder.plan import Plan
+
+# This module imports no torch: `grade_batch` starts the sandbox's workers (each imports torch)
+# first, and imports what needs torch (the plan, the references, the comparing stages) while
+# they start. A single submission graded from a fresh process waits for about one import.
 
 SUMMARY = "summary.csv"
 SUMMARY_FIELDS = (
@@ -118,13 +125,27 @@ def grader_version() -> str:
     return version("adaptive-lr-course")
 
 
+def _cuda_build() -> bool:
+    """Whether the installed torch may see a GPU, read from its files without importing it: a
+    CPU-only build has no CUDA (or ROCm) libraries. True when that cannot be told."""
+    spec = importlib.util.find_spec("torch")
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    lib = Path(roots[0]) / "lib" if roots else None
+    if lib is None or not lib.is_dir():
+        return True
+    return any(lib.glob("lib*_cuda*.so*")) or any(lib.glob("lib*_hip*.so*"))
+
+
 def resolve_devices(device: str) -> tuple[str, ...]:
     """auto: CPU, plus CUDA when present; cpu; cuda (an error when absent)."""
-    import torch
-
     if device == "cpu":
         return ("cpu",)
-    has_cuda = torch.cuda.is_available()
+    if device in ("auto", "cuda") and not _cuda_build():
+        has_cuda = False
+    else:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
     if device == "cuda":
         if not has_cuda:
             raise AlrError("--device cuda: no CUDA device is available; use --device auto or cpu")
@@ -196,9 +217,33 @@ def _failed(ctx: Context, exc: BaseException) -> Context:
     return replace(ctx, error=message, tests=(), modules=ctx.modules if ctx.tests else None)
 
 
-def _grade_one(ctx: Context) -> tuple[Context, Status]:
+@dataclass(frozen=True)
+class _Grader:
+    """What grading needs beyond the sandbox: the plan, the stages, the batch's variant cache."""
+
+    plan: Plan
+    pipeline: Callable[[Context], Context]
+    variants: VariantOutcomes
+
+
+def _grader(
+    exercises: Iterable[ExerciseSpec] | None, seed: int, devices: tuple[str, ...]
+) -> _Grader:
+    """Import the torch side of grading and check the plan, while the sandbox's workers start."""
+    from autograder.diagnosis.variants import VariantOutcomes
+    from autograder.plan import build_plan
+    from autograder.stages.pipeline import grade_submission
+
+    specs = exercises
+    if specs is None:
+        specs = [e for m in _course().modules for e in m.exercises]
+    plan = build_plan(specs, seed=seed, devices=devices)
+    return _Grader(plan, grade_submission, VariantOutcomes())
+
+
+def _grade_one(ctx: Context, pipeline: Callable[[Context], Context]) -> tuple[Context, Status]:
     try:
-        done = grade_submission(ctx)
+        done = pipeline(ctx)
     except Exception as exc:  # noqa: BLE001 - isolation: one submission never stops the batch
         done = _failed(ctx, exc)
         done = replace(done, results=module_results(done))
@@ -229,6 +274,7 @@ def grade_batch(
 ) -> BatchSummary:
     """Grade every submission; see the module docstring. `exercises` defaults to the course's."""
     from autograder.sandbox import Limits, Sandbox
+    from course.load import load_settings
 
     if module is not None and module not in MODULE_IDS:
         raise AlrError(f"--module: expected one of {', '.join(MODULE_IDS)}, got {module!r}")
@@ -252,21 +298,21 @@ def grade_batch(
     level, interrupted = "L0", False
     writer = _Writer(out_dir)
     if todo:
-        course = _course()
-        specs = [e for m in course.modules for e in m.exercises] if exercises is None else exercises
-        plan = build_plan(specs, seed=inputs.seed, devices=devices)  # config errors first
         n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+        allow_optim = bool(load_settings()["allow_torch_optim"])
         with Sandbox(
             workers=n_workers,
-            limits=Limits(timeout_s=timeout, allow_torch_optim=course.allow_torch_optim),
+            limits=Limits(timeout_s=timeout, allow_torch_optim=allow_optim),
             min_level=min_sandbox,
             cuda="cuda" in devices,
+            wait=False,  # the workers start while this process imports torch and plans
         ) as sandbox:
+            grade = _grader(exercises, inputs.seed, devices)  # config errors first
+            sandbox.wait_ready()
             level = sandbox.level
             settings = Settings(
-                plan, grader_version(), max_bytes, out_dir, level, module, inputs.fingerprint
+                grade.plan, grader_version(), max_bytes, out_dir, level, module, inputs.fingerprint
             )
-            variants = VariantOutcomes()
 
             def one(item: tuple[int, Entry, str]) -> tuple[int, GradeOutcome]:
                 i, entry, sha = item
@@ -276,12 +322,12 @@ def grade_batch(
                     sha,
                     settings,
                     runner=sandbox.run,
-                    variants=variants,
+                    variants=grade.variants,
                     publish=writer.publisher(entry),
                     hint=entry.hint,
                     identity=entry.identity,
                 )
-                done, status = _grade_one(ctx)
+                done, status = _grade_one(ctx, grade.pipeline)
                 return i, GradeOutcome(entry, status, done.results)
 
             pool = ThreadPoolExecutor(max_workers=n_workers)

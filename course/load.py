@@ -1,6 +1,7 @@
 """Load and validate the course modules (course/modules/<id>.yaml) into typed objects.
 
     load_course(modules_dir=None) -> Course               raises CourseFileError listing problems
+    load_settings(modules_dir=None) -> {setting: value}   course.yaml alone (no torch needed)
     validate_course(modules_dir=None) -> [CourseFileError]  every problem, in file order
 
 A module file holds: id, title, part, object, skill_check, reading (the section's parts as
@@ -115,6 +116,17 @@ def load_course(modules_dir: Path | None = None) -> Course:
             first.problem + (f"\n{len(errors) - 1} more problem(s):\n{more}" if more else ""),
         )
     return course
+
+
+def load_settings(modules_dir: Path | None = None) -> dict[str, Any]:
+    """The course's settings (course.yaml) alone, without its modules: what the grader needs to
+    start its sandbox, before anything imports torch. Raises the first CourseFileError."""
+    directory = MODULES_DIR if modules_dir is None else Path(modules_dir)
+    errors: list[CourseFileError] = []
+    settings = _settings(directory / COURSE_FILE, errors)
+    if errors:
+        raise errors[0]
+    return settings
 
 
 def load_module(path: Path) -> tuple[ModuleSpec | None, list[CourseFileError]]:
