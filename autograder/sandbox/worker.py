@@ -3,19 +3,19 @@
 The grader starts one worker per slot as `python -I -c BOOT` (see `slot.py`): it imports numpy
 and torch once with one thread (and what torch's ops on meta tensors load on first use), runs no
 torch op, blocks the project's own packages, drops to the slot's user id where it was given one,
-leaves the grader's session keyring, freezes its heap (the children's garbage collector never
-walks, nor copies, what they inherit) and then serves jobs.
+leaves the grader's session keyring, makes torch.optim unreachable (unless the course allows
+it; every child inherits the stubs, the finder and the audit hook), freezes its heap (the
+children's garbage collector never walks, nor copies, what they inherit) and serves jobs.
 
 A child is forked before its job comes (a spare): it enters fresh namespaces with a new /tmp and
-/dev/shm (`isolate`), limits itself, applies the integrity policy and its seccomp filter, and
-then waits for its job, so none of that set-up is in a submission's time. For each job the
-grader sends the word "run" and two fresh pipe ends over the control socket (fd 3): the job's
-read end and the result's write end; the worker hands both to the spare, which reads the job
-itself (so the worker never holds a submission or its inputs in memory for a later child to
-find), runs the student's source and program, writes one result frame per case and a final
-one, and `_exit`s. The worker then kills every process the child left behind (where no fresh
-namespaces could be made, it also wipes what the child wrote), reports how the child ended, and
-forks the next spare.
+/dev/shm (`isolate`), limits itself, loads its seccomp filter, and then waits for its job, so
+none of that set-up is in a submission's time. For each job the grader sends the word "run"
+and two fresh pipe ends over the control socket (fd 3): the job's read end and the result's
+write end; the worker hands both to the spare, which reads the job itself (so the worker never
+holds a submission or its inputs in memory for a later child to find), runs the student's
+source and program, writes one result frame per case and a final one, and `_exit`s. The worker
+then kills every process the child left behind (where no fresh namespaces could be made, it
+also wipes what the child wrote), reports how the child ended, and forks the next spare.
 
 This file imports only the standard library (plus numpy/torch at start-up); `wire`, `program`,
 `child` and `isolate` are handed in by the boot code, loaded by path from a private copy.
@@ -113,6 +113,8 @@ def main(wire: Any, program: Any, child: Any, isolate: Any, cfg: dict[str, Any])
         os.setuid(uid)
     _prctl(PR_SET_DUMPABLE, 0)
     isolate.new_session_keyring()  # never the grader's: keys there are possessed by children
+    if not cfg["limits"]["allow_torch_optim"]:
+        child.forbid_torch_optim()  # once, here: every child inherits the stubs and the hook
     fresh = bool(cfg["fresh_ns"]) and isolate.works(cfg["tmpfs_mb"], cfg["keep"])
     cfg = dict(cfg, fresh_ns=fresh)
     gc.freeze()  # what every child inherits: its collector never walks (or copies) it
@@ -340,8 +342,6 @@ def _child(mods: tuple[Any, ...], cfg: dict[str, Any], handoff: int, scratch: st
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     if cfg["seccomp"]:
         isolate.load_filter()
-    if not lim["allow_torch_optim"]:
-        child.forbid_torch_optim()
     _await_job()
     frame = wire.read_frame(3, max_bytes=JOB_CAP)
     os.close(3)
