@@ -175,6 +175,15 @@ def _decode_array(entry: Any, payload: memoryview, plen: int) -> np.ndarray:
 
 
 def _check_no_overlap(table: list[Any], plen: int) -> None:
+    end = 0
+    for entry in table:  # the usual layout, back to back in order: one pass decides
+        if entry[2] < end:
+            break
+        end = entry[2] + entry[3]
+    else:
+        if end > plen:
+            raise WireError("arrays lie outside the payload")
+        return
     spans = sorted((e[2], e[2] + e[3]) for e in table)
     end = 0
     for lo, hi in spans:

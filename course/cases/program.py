@@ -194,7 +194,7 @@ def _label(a: RefDict) -> str:
 
 
 def _storage_ptrs(x: Any, tensor: type[Tensor]) -> set[int]:
-    if isinstance(x, tensor) and x.device.type != "meta":
+    if isinstance(x, tensor) and not x.is_meta:
         try:
             return {x.untyped_storage().data_ptr()}
         except Exception:  # noqa: BLE001 - exotic tensor subclasses
@@ -246,7 +246,7 @@ def execute(
             if isinstance(a, RefDict) and isinstance(value, dict)
         ]
         before = (
-            {r: t.detach().clone() for r, t in tensors_in.items() if t.device.type != "meta"}
+            {r: t.detach().clone() for r, t in tensors_in.items() if not t.is_meta}
             if check_purity
             else {}
         )
