@@ -89,13 +89,23 @@ def _tensor(torch: Any, arr: np.ndarray, device: str) -> torch.Tensor:
     return t if device == "cpu" else t.to(device)
 
 
+_NAMES: dict[Any, str] = {}
+
+
+def _wire_names(torch: Any) -> dict[Any, str]:
+    """torch dtype -> its wire name, for the dtypes the wire carries (made once)."""
+    if not _NAMES:
+        _NAMES.update({getattr(torch, n): n for n in WIRE_DTYPES})
+    return _NAMES
+
+
 class _Encoder:
     """Describes a case's returned values; keeps each value's bytes (`wire.Raw`) for the frame,
     within what is left of the result cap."""
 
     def __init__(self, torch: Any, cap_bytes: int) -> None:
         self.torch = torch
-        self.names = {getattr(torch, n): n for n in WIRE_DTYPES}
+        self.names = _wire_names(torch)
         self.raws: list[tuple[str, list[int], bytes]] = []
         self.left = cap_bytes
 
@@ -134,7 +144,7 @@ class _Encoder:
                 arr = cpu.resolve_conj().numpy()
                 if arr.dtype.byteorder == ">":  # never on the platforms torch runs on
                     arr = arr.astype(arr.dtype.newbyteorder("<"))
-                out["value"] = self.raw(name, shape, arr.tobytes(order="C"))
+                out["value"] = self.raw(name, list(arr.shape), arr.tobytes(order="C"))
         return out
 
     def outcome(self, o: Any, call: Any, entries: int) -> dict[str, Any]:
