@@ -7,10 +7,11 @@ The shape of every Gradescope submission: a solution-filled module 4.1 notebook 
 nothing. In one run, on this machine, interleaved and repeated (medians reported):
 
   torch            `python -c "import torch"`: the unit (start-up, import, exit)
-  alr grade        `alr grade alice.ipynb --out NEW --secret S` into a new folder
+  alr grade        `alr grade alice.ipynb --out NEW --secret S --device D` into a new folder
   run_autograder   the Gradescope autograder's own script, run in a stand-in /autograder root
                    (source/ with the script, the course secret and module.txt; submission/ with
-                   the notebook; submission_metadata.json), as Gradescope runs it
+                   the notebook; submission_metadata.json), as Gradescope runs it (devices:
+                   auto, as there)
 
 Each is printed as median seconds and as a ratio to the median torch import of the same run,
 with the machine's load average before and after. Every run must score the notebook's full
