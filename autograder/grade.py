@@ -22,6 +22,7 @@ import csv
 import importlib.util
 import io
 import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable
@@ -125,22 +126,28 @@ def grader_version() -> str:
     return version("adaptive-lr-course")
 
 
-def _cuda_build() -> bool:
-    """Whether the installed torch may see a GPU, read from its files without importing it: a
-    CPU-only build has no CUDA (or ROCm) libraries. True when that cannot be told."""
+def _gpu_possible() -> bool:
+    """Whether torch may see a GPU, told without importing it (a second of a cold start):
+    False for a CPU-only build (no CUDA or ROCm libraries) or, on Linux, where no GPU device
+    file exists (NVIDIA's, ROCm's /dev/kfd, WSL's /dev/dxg); True when it cannot be told."""
     spec = importlib.util.find_spec("torch")
     roots = list(spec.submodule_search_locations or []) if spec else []
     lib = Path(roots[0]) / "lib" if roots else None
     if lib is None or not lib.is_dir():
         return True
-    return any(lib.glob("lib*_cuda*.so*")) or any(lib.glob("lib*_hip*.so*"))
+    if not (any(lib.glob("lib*_cuda*.so*")) or any(lib.glob("lib*_hip*.so*"))):
+        return False
+    dev = Path("/dev")
+    if not sys.platform.startswith("linux") or not dev.is_dir():
+        return True
+    return any(dev.glob("nvidia[0-9]*")) or any((dev / n).exists() for n in ("kfd", "dxg"))
 
 
 def resolve_devices(device: str) -> tuple[str, ...]:
     """auto: CPU, plus CUDA when present; cpu; cuda (an error when absent)."""
     if device == "cpu":
         return ("cpu",)
-    if device in ("auto", "cuda") and not _cuda_build():
+    if device in ("auto", "cuda") and not _gpu_possible():
         has_cuda = False
     else:
         import torch
