@@ -90,6 +90,10 @@ class _Function:
                     )
         return self._cases
 
+    @property
+    def warm(self) -> bool:
+        return self._expected is not None
+
     def expected(self) -> dict[str, list[CallOutcome]]:
         if self._expected is None:
             cases = self.cases()
@@ -117,6 +121,10 @@ class Plan:
             return self._functions[name]
         except KeyError:
             raise KeyError(name) from None
+
+    def is_warm(self, functions: Iterable[str]) -> bool:
+        """Whether the reference outcomes of every one of `functions` are computed."""
+        return all(self._function(name).warm for name in functions)
 
     def warm(self, functions: Iterable[str]) -> None:
         """Expand the cases of `functions` and compute their reference outcomes now."""

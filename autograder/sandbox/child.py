@@ -84,12 +84,17 @@ def load_source(source: str) -> tuple[dict[str, Any] | None, str]:
 
 def _tensor(torch: Any, arr: np.ndarray, device: str) -> torch.Tensor:
     if device == "meta":
-        return torch.empty(arr.shape, dtype=torch.from_numpy(arr[:0].copy()).dtype, device="meta")
+        dtype = _META_DTYPES.get(arr.dtype)
+        if dtype is None:
+            dtype = _META_DTYPES[arr.dtype] = torch.from_numpy(arr[:0].copy()).dtype
+        return torch.empty(arr.shape, dtype=dtype, device="meta")
     t = torch.from_numpy(np.array(arr, copy=True))
     return t if device == "cpu" else t.to(device)
 
 
 _NAMES: dict[Any, str] = {}
+_META_DTYPES: dict[np.dtype, Any] = {}  # numpy dtype -> the torch dtype from_numpy gives it
+_DEVICE_NAMES: dict[Any, str] = {}  # torch device -> str(device)
 
 
 def _wire_names(torch: Any) -> dict[Any, str]:
@@ -127,24 +132,28 @@ class _Encoder:
 
     def tensor(self, t: torch.Tensor) -> dict[str, Any]:
         device = t.device
-        shape = [int(d) for d in t.shape]
+        name = _DEVICE_NAMES.get(device)
+        if name is None:
+            name = _DEVICE_NAMES[device] = str(device)
         out: dict[str, Any] = {
             "kind": "tensor",
             "dtype": str(t.dtype).removeprefix("torch."),
-            "device": str(device),
-            "shape": shape,
+            "device": name,
+            "shape": [int(d) for d in t.shape],
             "value": None,
         }
         if device.type != "meta":
-            cpu = t.detach() if device.type == "cpu" else t.detach().to("cpu")
+            cpu = t if device.type == "cpu" else t.detach().to("cpu")
+            if cpu.requires_grad:
+                cpu = cpu.detach()
             if cpu.dtype == self.torch.bfloat16:
                 cpu = cpu.float()
-            name = self.names.get(cpu.dtype)
-            if name is not None:
-                arr = cpu.resolve_conj().numpy()
+            wire_name = self.names.get(cpu.dtype)  # (never a complex dtype: no conjugate bit)
+            if wire_name is not None:
+                arr = cpu.numpy()
                 if arr.dtype.byteorder == ">":  # never on the platforms torch runs on
                     arr = arr.astype(arr.dtype.newbyteorder("<"))
-                out["value"] = self.raw(name, list(arr.shape), arr.tobytes(order="C"))
+                out["value"] = self.raw(wire_name, list(arr.shape), arr.tobytes(order="C"))
         return out
 
     def outcome(self, o: Any, call: Any, entries: int) -> dict[str, Any]:

@@ -135,11 +135,15 @@ def run_in_sandbox(ctx: Context) -> Context:
     if job is None:
         return ctx
     functions = {_function(case) for case in job.cases}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="alr-references") as pool:
-        # the references while the child runs (this thread only waits on the sandbox)
-        references = pool.submit(ctx.settings.plan.warm, sorted(functions))
+    plan = ctx.settings.plan
+    if plan.is_warm(functions):
         result = ctx.runner(job)
-        references.result()
+    else:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="alr-references") as pool:
+            # the references while the child runs (this thread only waits on the sandbox)
+            references = pool.submit(plan.warm, sorted(functions))
+            result = ctx.runner(job)
+            references.result()
     if result.status not in SPLIT or len(functions) < 2 or not unfinished(job, result):
         return replace(ctx, run=result)
     completed, note = finish_by_function(ctx.runner, job, result)

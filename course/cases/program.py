@@ -210,7 +210,35 @@ def _same_values(a: Tensor, b: Tensor) -> bool:
         return False
     if a.equal(b):  # the usual case, in one op (False when a NaN is in either)
         return True
+    a = a.detach()
     return bool(((a == b) | (a.isnan() & b.isnan())).all())
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What `execute` needs of a call that depends on the call alone: the names it reads and
+    the (position among its arguments, label) of each dict argument."""
+
+    needed: tuple[str, ...]
+    dicts: tuple[tuple[int, str], ...]
+
+
+_LAYOUTS: dict[int, tuple[Call, _Layout]] = {}
+
+
+def _layout(call: Call) -> _Layout:
+    """`_Layout` of a call, kept per call object (a program is run once per case and batch)."""
+    hit = _LAYOUTS.get(id(call))
+    if hit is not None and hit[0] is call:
+        return hit[1]
+    if len(_LAYOUTS) > 100_000:
+        _LAYOUTS.clear()
+    every = (*call.args, *(v for _, v in call.kwargs))
+    needed = tuple(r for a in every for r in _refs(a))
+    dicts = tuple((i, _label(a)) for i, a in enumerate(every) if isinstance(a, RefDict))
+    layout = _Layout(needed, dicts)
+    _LAYOUTS[id(call)] = (call, layout)  # holding the call keeps its id unique
+    return layout
 
 
 def execute(
@@ -229,7 +257,8 @@ def execute(
     for call in program.calls:
         out = CallOutcome(call.function)
         outcomes.append(out)
-        needed = [r for a in (*call.args, *(v for _, v in call.kwargs)) for r in _refs(a)]
+        layout = _layout(call)
+        needed = layout.needed
         if any(r not in env for r in needed) or call.function not in functions:
             out.skipped = call.function in functions
             if call.function not in functions:
@@ -238,13 +267,14 @@ def execute(
         args = [_resolve(a, env) for a in call.args]
         kwargs = {k: _resolve(v, env) for k, v in call.kwargs}
         tensors_in = {r: env[r] for r in needed if isinstance(env[r], Tensor)}
-        containers = [
-            (_label(a), value, [(k, id(v)) for k, v in value.items()])
-            for a, value in zip(
-                (*call.args, *(v for _, v in call.kwargs)), (*args, *kwargs.values()), strict=True
-            )
-            if isinstance(a, RefDict) and isinstance(value, dict)
-        ]
+        containers: list[tuple[str, dict[Any, Any], list[tuple[Any, int]]]] = []
+        if layout.dicts:
+            values = (*args, *kwargs.values())
+            containers = [
+                (label, values[i], [(k, id(v)) for k, v in values[i].items()])
+                for i, label in layout.dicts
+                if isinstance(values[i], dict)
+            ]
         before = (
             {r: t.detach().clone() for r, t in tensors_in.items() if not t.is_meta}
             if check_purity
@@ -260,8 +290,7 @@ def execute(
             continue
         if check_purity:
             for r, copy in before.items():
-                t = tensors_in[r]
-                if not _same_values(t.detach(), copy):
+                if not _same_values(tensors_in[r], copy):
                     out.mutated.append(r)
             for label, value, items in containers:  # an entry added, removed or replaced
                 if [(k, id(v)) for k, v in value.items()] != items and label not in out.mutated:
