@@ -226,10 +226,13 @@ def _failed(ctx: Context, exc: BaseException) -> Context:
 
 @dataclass(frozen=True)
 class _Grader:
-    """What grading needs beyond the sandbox: the plan, the stages, the batch's variant cache."""
+    """What grading needs beyond the sandbox: the plan, the stages (all of them; the first ones
+    and the rest), the batch's variant cache."""
 
     plan: Plan
     pipeline: Callable[[Context], Context]
+    prepare: Callable[[Context], Context]
+    finish: Callable[[Context], Context]
     variants: VariantOutcomes
 
 
@@ -239,13 +242,17 @@ def _grader(
     """Import the torch side of grading and check the plan, while the sandbox's workers start."""
     from autograder.diagnosis.variants import VariantOutcomes
     from autograder.plan import build_plan
-    from autograder.stages.pipeline import grade_submission
+    from autograder.stages.pipeline import AFTER_PREPARE, grade_submission, prepare_submission
 
     specs = exercises
     if specs is None:
         specs = [e for m in _course().modules for e in m.exercises]
     plan = build_plan(specs, seed=seed, devices=devices)
-    return _Grader(plan, grade_submission, VariantOutcomes())
+
+    def finish(ctx: Context) -> Context:
+        return grade_submission(ctx, AFTER_PREPARE)
+
+    return _Grader(plan, grade_submission, prepare_submission, finish, VariantOutcomes())
 
 
 def _grade_one(ctx: Context, pipeline: Callable[[Context], Context]) -> tuple[Context, Status]:
@@ -315,15 +322,13 @@ def grade_batch(
             wait=False,  # the workers start while this process imports torch and plans
         ) as sandbox:
             grade = _grader(exercises, inputs.seed, devices)  # config errors first
-            sandbox.wait_ready()
             level = sandbox.level
             settings = Settings(
                 grade.plan, grader_version(), max_bytes, out_dir, level, module, inputs.fingerprint
             )
 
-            def one(item: tuple[int, Entry, str]) -> tuple[int, GradeOutcome]:
-                i, entry, sha = item
-                ctx = Context(
+            def context(entry: Entry, sha: str) -> Context:
+                return Context(
                     entry.path,
                     entry.student,
                     sha,
@@ -334,7 +339,24 @@ def grade_batch(
                     hint=entry.hint,
                     identity=entry.identity,
                 )
-                done, status = _grade_one(ctx, grade.pipeline)
+
+            # while the workers start: read the first submissions and compute their references
+            # (no sandbox is used before it is ready; a failure here is met again below)
+            prepared: dict[int, Context] = {}
+            for i, entry, sha in todo[:n_workers]:
+                try:
+                    prepared[i] = grade.prepare(context(entry, sha))
+                except Exception:  # noqa: BLE001 - graded again from the start below
+                    pass
+            sandbox.wait_ready()
+
+            def one(item: tuple[int, Entry, str]) -> tuple[int, GradeOutcome]:
+                i, entry, sha = item
+                ctx = prepared.pop(i, None)
+                if ctx is not None:
+                    done, status = _grade_one(ctx, grade.finish)
+                else:
+                    done, status = _grade_one(context(entry, sha), grade.pipeline)
                 return i, GradeOutcome(entry, status, done.results)
 
             pool = ThreadPoolExecutor(max_workers=n_workers)

@@ -232,12 +232,12 @@ class Slot:
 
     def close(self) -> None:
         self.stop()
-        if self.cg is not None:
-            for _ in range(50):
+        if self.cg is not None:  # removable once its killed processes are gone (a few ms)
+            for _ in range(500):
                 self.cg.remove()
                 if not any(d.exists() for d in self.cg.dirs):
                     break
-                time.sleep(0.02)
+                time.sleep(0.002)
 
     # ---- one job ----
 
