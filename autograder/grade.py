@@ -359,7 +359,8 @@ def grade_batch(
                     done, status = _grade_one(context(entry, sha), grade.pipeline)
                 return i, GradeOutcome(entry, status, done.results)
 
-            pool = ThreadPoolExecutor(max_workers=n_workers)
+            # one thread more than workers: a slot is not left idle while a thread writes results
+            pool = ThreadPoolExecutor(max_workers=min(n_workers + 1, len(todo)))
             futures = [pool.submit(one, item) for item in todo]
             try:
                 for future in futures:
