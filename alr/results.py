@@ -356,6 +356,14 @@ class Results:
     root: Path
     cells: Mapping[tuple[str, str], ModuleResult]
     unscoped: tuple[ModuleResult, ...] = ()
+    files: Mapping[int, Path] = field(default_factory=dict)  # id(result) -> its file
+
+    def path(self, result: ModuleResult) -> Path:
+        """The file a result was read from (also when several folders were merged)."""
+        found = self.files.get(id(result))
+        if found is not None:
+            return found
+        return result_path(self.root, result.student, result.module, result.submission)
 
     @property
     def students(self) -> tuple[str, ...]:
@@ -402,6 +410,7 @@ def read_results(root: Path | Iterable[Path]) -> Results:
     cells: dict[tuple[str, str], ModuleResult] = {}
     where: dict[tuple[str, str], Path] = {}
     unscoped: list[ModuleResult] = []
+    files: dict[int, Path] = {}
     for folder in roots:
         if not folder.is_dir():
             raise ResultError(
@@ -409,6 +418,7 @@ def read_results(root: Path | Iterable[Path]) -> Results:
             )
         for path in result_files(folder):
             result = read_result(path)
+            files[id(result)] = path
             if result.student != path.parent.name:
                 raise ResultError(
                     f"{path}: extra_data.student: {result.student!r} is not the folder's student "
@@ -429,4 +439,4 @@ def read_results(root: Path | Iterable[Path]) -> Results:
                     f"graded in {where[key]}; keep one of them"
                 )
             cells[key], where[key] = result, path
-    return Results(roots[0] if len(roots) == 1 else Path(), cells, tuple(unscoped))
+    return Results(roots[0] if len(roots) == 1 else Path(), cells, tuple(unscoped), files)
