@@ -7,7 +7,6 @@ that a hanging function ends the run once, keeping the cases that finished befor
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -162,7 +161,8 @@ def test_a_hanging_function_ends_the_run_once_and_keeps_what_finished(tmp_path: 
         exercises=exercises,
         device="cpu",
     )
-    result = json.loads(summary.outcomes[0].result.read_text())
+    (module,) = summary.outcomes[0].results  # only 3.1 is graded here
+    result = module.to_dict()
     status = {t["extra_data"]["function"]: set() for t in result["tests"]}
     for t in result["tests"]:
         status[t["extra_data"]["function"]].add(t["status"])

@@ -125,7 +125,7 @@ def transforms(monkeypatch):
     is free while IPython runs."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    from autograder import extract
+    from autograder.stages import extract
 
     seen: list[int] = []
     original = TransformerManager.transform_cell
