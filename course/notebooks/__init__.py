@@ -9,8 +9,10 @@ writes, under `out`:
 - `build/nbgrader/`: an nbgrader course (`nbgrader_config.py`, `source/module-3-1/module-3-1.ipynb`)
   ready for `nbgrader generate_assignment module-3-1` and `nbgrader autograde module-3-1`;
 - `build/solutions/module-3-1.ipynb` ...: the solution notebooks (reference code in place of
-  the stubs, hidden tests included, no nbgrader markers).
-Every file is written atomically and is byte-for-byte reproducible.
+  the stubs, hidden tests included, worked answers open, no nbgrader markers).
+Before writing anything the build evaluates every experiment's expectations on the reference
+solutions (course.expect) and fails, naming module, experiment and the measured numbers, when one
+does not hold. Every file is written atomically and is byte-for-byte reproducible.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from course.expect import check_course
 from course.fileio import write_atomic
 from course.load import load_course
 from course.notebooks.notebook import source_notebook
@@ -63,10 +66,11 @@ def build_course(
 ) -> dict[str, list[Path]]:
     """Validate the course and write every notebook under `out`; returns the written paths."""
     course = load_course(modules_dir)
+    check_course(course)
     out = Path(out)
     written: dict[str, list[Path]] = {"student": [], "source": [], "solution": []}
     nbgrader_root = out / "build" / "nbgrader"
-    write_atomic(nbgrader_root / "nbgrader_config.py", NBGRADER_CONFIG)
+    write_atomic(nbgrader_root / "nbgrader_config.py", NBGRADER_CONFIG, durable=False)
     for module in course.modules:
         notebooks = module_notebooks(module)
         name = f"{module.slug}.ipynb"
@@ -76,6 +80,6 @@ def build_course(
             "solution": out / "build" / "solutions" / name,
         }
         for kind, path in paths.items():
-            write_atomic(path, dumps(notebooks[kind]))
+            write_atomic(path, dumps(notebooks[kind]), durable=False)  # rebuilt from the YAML
             written[kind].append(path)
     return written
