@@ -483,7 +483,7 @@ def _log(
         extremes = torch.stack([flat.max(), flat.min()]).tolist()
         v_mean = float(sum(s for s, _ in v_hat)) / sum(n for _, n in v_hat) if v_hat else math.nan
     ratios = [step / norm for norm, step, _, _ in norms if norm > 0]
-    update_norm = math.sqrt(sum(n[1] ** 2 for n in norms))
+    total_step = math.sqrt(sum(n[1] ** 2 for n in norms))
     lo, hi = (min(ratios), max(ratios)) if ratios else (math.nan, math.nan)
     first = after[names[0]]
     single = len(names) == 1
@@ -492,8 +492,8 @@ def _log(
         "val_loss": val,
         "grad_norm": math.sqrt(sum(n[3] ** 2 for n in norms)),
         "param_norm": math.sqrt(sum(n[2] ** 2 for n in norms)),
-        "update_norm": update_norm,
-        "update_rms": update_norm / math.sqrt(flat.numel()),
+        "update_norm": total_step,
+        "update_rms": total_step / math.sqrt(flat.numel()),
         "update_max": extremes[0],
         "update_min": extremes[1],
         "update_ratio": statistics.median(ratios) if ratios else math.nan,

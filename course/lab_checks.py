@@ -134,7 +134,8 @@ def sgd_step(
 ) -> tuple[Tensor, Tensor]:
     """SGD as torch.optim.SGD (no dampening): b = momentum b + (g + wd theta); theta -= lr b."""
     buf = momentum * momentum_buffer + grad + weight_decay * theta
-    return theta - lr * buf, buf
+    step = lr * buf
+    return theta - step, buf
 
 
 def without_correction(adam_step: Callable) -> Callable:
