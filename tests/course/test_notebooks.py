@@ -1,8 +1,9 @@
 """Executing the generated notebooks with real kernels (nbclient).
 
 Every solution notebook runs top to bottom without error (its visible and hidden tests pass, its
-experiments train, plot and print ✓ for every claim); every student notebook runs until the first graded function's test cell
-and stops there with NotImplementedError. Notebooks run two at a time, each in its own kernel.
+experiments train, plot and print ✓ for every claim); every student notebook runs until the first
+graded function's test cell and stops there with NotImplementedError. Notebooks run two at a
+time, each in its own kernel.
 """
 
 from __future__ import annotations
