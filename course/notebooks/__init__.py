@@ -3,6 +3,7 @@
     build_course(out=Path("."), modules_dir=None) -> {"student": [...], "source": [...], ...}
 
 writes, under `out`:
+- `exercises/requirements.txt`: what a student's machine needs to run every cell;
 - `exercises/module-3-1.ipynb` ...: the student notebooks (what instructors hand out), made from
   the source by nbgrader's own preprocessors (solutions cleared to `raise NotImplementedError()`,
   hidden tests removed, cells locked, checksums computed);
@@ -34,6 +35,19 @@ c = get_config()  # noqa: F821 - provided by nbgrader
 c.CourseDirectory.course_id = "adaptive-lr"
 # The experiments train small models; leave them time on a slow machine.
 c.Execute.timeout = 120
+"""
+
+
+#: Everything the cells of a student notebook import beyond the standard library (torch,
+#: matplotlib for the plots), and Jupyter to open them; tests/course/test_requirements.py runs
+#: every notebook with nothing else importable.
+STUDENT_REQUIREMENTS = """\
+# What a student's machine needs to run every cell of the course notebooks (Python 3.11+):
+#   python -m pip install -r requirements.txt
+# A course JupyterHub may provide all of it already.
+torch>=2.5
+matplotlib>=3.8
+jupyterlab>=4
 """
 
 
@@ -69,6 +83,7 @@ def build_course(
     check_course(course)
     out = Path(out)
     written: dict[str, list[Path]] = {"student": [], "source": [], "solution": []}
+    write_atomic(out / "exercises" / "requirements.txt", STUDENT_REQUIREMENTS, durable=False)
     nbgrader_root = out / "build" / "nbgrader"
     write_atomic(nbgrader_root / "nbgrader_config.py", NBGRADER_CONFIG, durable=False)
     for module in course.modules:

@@ -45,6 +45,8 @@ def test_committed_exercises_equal_the_build(tmp_path: Path) -> None:
     )
     stale = [name for name in built if built[name] != committed[name]]
     assert not stale, f"exercises/ is stale, run `alr build`: {stale}"
+    requirements = "exercises/requirements.txt"
+    assert (tmp_path / requirements).read_bytes() == (REPO / requirements).read_bytes()
     assert (tmp_path / "build/nbgrader/nbgrader_config.py").is_file()
     assert len(list((tmp_path / "build/nbgrader/source").glob("module-*/module-*.ipynb"))) == 10
 
