@@ -314,15 +314,11 @@ class _FunctionRule:
             return dict(new)
         new = {}
         for k in params:
-            shape = self.as_matrix[k]
-            out = self.rule(
-                params[k].reshape(shape),
-                grads[k].reshape(shape),
-                *(s[k] for s in self.state),
-                *extra,
-                **hp,
-            )
-            new[k] = out[0].reshape(self.shapes[k])
+            theta, grad = params[k], grads[k]
+            if self.factored:
+                theta, grad = theta.reshape(self.as_matrix[k]), grad.reshape(self.as_matrix[k])
+            out = self.rule(theta, grad, *(s[k] for s in self.state), *extra, **hp)
+            new[k] = out[0].reshape(self.shapes[k]) if self.factored else out[0]
             for s, value in zip(self.state, out[1:], strict=True):
                 s[k] = value
         return new
@@ -415,6 +411,7 @@ def train(
         runner = _FunctionRule(rule, hparams or {}, params)
     gen = _gen(seed)
     logs: dict[str, list[float]] = {key: [] for key in METRICS}
+    norms = [_norm(v) for v in params.values()]  # of the tensors before the step
     for t in range(1, steps + 1):
         batch = _batch(problem, t, batch_size, gen)
         leaves = {k: v.detach().requires_grad_() for k, v in params.items()}
@@ -429,7 +426,7 @@ def train(
         new = {k: v.detach() for k, v in runner.step(params, grads, t, lr).items()}
         if problem.box is not None:
             new = {k: v.clamp(*problem.box) for k, v in new.items()}
-        _log(logs, problem, params, new, grads, runner.v_hat(t))
+        norms = _log(logs, problem, params, new, grads, runner.v_hat(t), norms)
         params = new
     return logs
 
@@ -463,8 +460,15 @@ METRICS = (
 
 
 def _log(
-    logs: dict, problem: Problem, before: Params, after: Params, grads: Params, v_hat: list
-) -> None:
+    logs: dict,
+    problem: Problem,
+    before: Params,
+    after: Params,
+    grads: Params,
+    v_hat: list,
+    before_norms: list[float],
+) -> list[float]:
+    """Append this step's metrics to `logs`; returns the norms of the tensors after the step."""
     names = list(before)
     deltas = [after[k] - before[k] for k in names]
     with torch.no_grad():
@@ -474,11 +478,10 @@ def _log(
             loss = float(problem.loss(after, None))
             val = float(problem.val_loss(after)) if problem.val_loss else math.nan
         loss -= problem.optimum
-        per_tensor = [
-            (before[k], d, after[k], grads[k]) for k, d in zip(names, deltas, strict=True)
-        ]
+        per_tensor = [(d, after[k], grads[k]) for k, d in zip(names, deltas, strict=True)]
         stacked = torch.stack([torch.linalg.vector_norm(t) for row in per_tensor for t in row])
-        norms: list[list[float]] = stacked.view(len(names), 4).tolist()
+        three: list[list[float]] = stacked.view(len(names), 3).tolist()
+        norms = [[b, *rest] for b, rest in zip(before_norms, three, strict=True)]
         flat = torch.cat([d.reshape(-1) for d in deltas]).abs_()
         extremes = torch.stack([flat.max(), flat.min()]).tolist()
         v_mean = float(sum(s for s, _ in v_hat)) / sum(n for _, n in v_hat) if v_hat else math.nan
@@ -511,6 +514,7 @@ def _log(
         ratio = step / norm if norm > 0 else (math.inf if step > 0 else math.nan)
         logs.setdefault(f"param_norm[{k}]", []).append(norm_after)
         logs.setdefault(f"update_ratio[{k}]", []).append(ratio)
+    return [n[2] for n in norms]
 
 
 # ---- plots ----
