@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 import solutions
-from course import lab, lab_checks
+from course import lab, lab_checks, lab_probes, lab_problems
 from course.errors import CourseFileError
 from course.experiments import HELPER_RULES
 from course.spec import Course, Expectation, Experiment, ModuleSpec, Quantity, Run, TorchOptimizer
@@ -85,12 +85,12 @@ def experiment_logs(
     already in `trained` (the same problem, rule, hyperparameters, steps and batches, for example
     a torch.optim run and its reference twin) are not trained again."""
     if experiment.probe is not None:
-        fn = lab_checks.PROBES[experiment.probe.value]
+        fn = lab_probes.PROBES[experiment.probe.value]
         functions = {n: getattr(solutions, n) for n in inspect.signature(fn).parameters}
-        return {experiment.probe.value: lab_checks.probe(experiment.probe.value, **functions)}
+        return {experiment.probe.value: lab_probes.probe(experiment.probe.value, **functions)}
     assert experiment.problem is not None
     trained = {} if trained is None else trained
-    problem = lab.PROBLEMS[experiment.problem.value]()
+    problem = lab_problems.PROBLEMS[experiment.problem.value]()
     decay = experiment.lr_decay.value if experiment.lr_decay else None
     logs = {}
     threads = torch.get_num_threads()

@@ -1,12 +1,12 @@
 """Read and validate the `experiments` of a module file into typed Experiment objects.
 
-An experiment trains runs on a problem of course.lab, or runs a probe of course.lab_checks, and
-declares what it shows as expectations. Checked here, with the file and key path of every
-problem: the keys; a run's rule (a graded step rule of this module or an earlier one whose
-reference calls nothing graded later, a lab helper, or a torch.optim optimizer) and its
-hyperparameters; a probe's functions; every quantity (a run's label or the probe, a metric it
-logs, a tensor of the problem, a step within the run); the plot panels; and that the module has a
-synthetic, a logistic/softmax and a transformer experiment.
+An experiment trains runs on a problem of course.lab_problems, or runs a probe of
+course.lab_probes, and declares what it shows as expectations. Checked here, with the file and
+key path of every problem: the keys; a run's rule (a graded step rule of this module or an
+earlier one whose reference calls nothing graded later, a lab helper, or a torch.optim
+optimizer) and its hyperparameters; a probe's functions; every quantity (a run's label or the
+probe, a metric it logs, a tensor of the problem, a step within the run); the plot panels; and
+that the module has a synthetic, a logistic/softmax and a transformer experiment.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 import solutions
-from course import lab, lab_checks
+from course import lab_checks, lab_probes, lab_problems
 from course.dependencies import later_graded, reference_function
 from course.fields import Reader
 from course.signatures import SIGNATURES, available_in, hparam_names, required_hparams
@@ -105,7 +105,7 @@ FAMILIES = (
 @cache
 def problem_info(kind: ProblemKind) -> tuple[tuple[str, ...], bool]:
     """The tensor names of a lab problem and whether it has minibatches."""
-    problem = lab.PROBLEMS[kind.value]()
+    problem = lab_problems.PROBLEMS[kind.value]()
     return tuple(problem.params), bool(problem.n_data) and not problem.cyclic
 
 
@@ -180,7 +180,7 @@ def _experiment(r: Reader, item: Any, where: str, module_id: str) -> Experiment 
 
 
 def _probe_functions(r: Reader, probe: Probe, where: str, module_id: str) -> None:
-    for name in inspect.signature(lab_checks.PROBES[probe.value]).parameters:
+    for name in inspect.signature(lab_probes.PROBES[probe.value]).parameters:
         if not available_in(module_id, name):
             r.error(where, f"probe {probe.value} needs {name}, graded in a later module")
 
@@ -333,7 +333,7 @@ def _quantity(r: Reader, data: Any, where: str, exp: Experiment) -> Quantity:
         run = str(m.get("run", exp.probe.value))
         if run != exp.probe.value:
             r.error(f"{where}.run", f"expected the probe {exp.probe.value!r}, got {run!r}")
-        outputs = lab_checks.PROBE_OUTPUTS[exp.probe.value]
+        outputs = lab_probes.PROBE_OUTPUTS[exp.probe.value]
         if metric not in outputs:
             r.error(f"{where}.metric", f"expected one of {', '.join(outputs)}, got {metric!r}")
         if tensor:

@@ -133,7 +133,7 @@ class LrDecay(StrEnum):
 
 
 class Probe(StrEnum):
-    """A measurement made with a module's functions instead of training (course.lab_checks)."""
+    """A measurement made with a module's functions instead of training (course.lab_probes)."""
 
     KEY_INEQUALITY = "key_inequality"
     FACTORED_ESTIMATE = "factored_estimate"

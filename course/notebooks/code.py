@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import solutions
-from course import lab_checks
+from course import lab_probes
 from course.dependencies import closure, graded_in, is_later, later_graded
 from course.spec import ModuleSpec
 
@@ -49,7 +49,7 @@ def _roots(module: ModuleSpec) -> list[Function]:
     for experiment in module.experiments:
         roots += [getattr(solutions, r.rule) for r in experiment.runs if hasattr(solutions, r.rule)]
         if experiment.probe is not None:
-            probe = lab_checks.PROBES[experiment.probe.value]
+            probe = lab_probes.PROBES[experiment.probe.value]
             roots += [getattr(solutions, n) for n in inspect.signature(probe).parameters]
     return roots
 

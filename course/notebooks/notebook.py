@@ -23,7 +23,7 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from course import lab, lab_checks, nbcheck
+from course import lab, lab_checks, lab_probes, lab_problems, nbcheck
 from course.expect import claim_source
 from course.experiments import HELPER_RULES
 from course.notebooks.checks import case_test, instances, literal
@@ -145,9 +145,7 @@ def source_notebook(
     c.code(
         "# Given: the experiment lab (problems, training loop, plots, what you should see).\n"
         "torch.set_num_threads(1)  # tiny models train fastest on one thread\n"
-        + _verbatim(lab)
-        + "\n\n"
-        + _verbatim(lab_checks),
+        + "\n\n".join(_verbatim(m) for m in (lab_problems, lab, lab_probes, lab_checks)),
         "lab",
         hidden=True,
         locked=True,
@@ -239,7 +237,7 @@ def experiment_markdown(experiment: Experiment) -> str:
 def experiment_code(experiment: Experiment) -> str:
     """The code cell of one experiment: train every run (or probe), plot, judge the claims."""
     if experiment.probe is not None:
-        fn = lab_checks.PROBES[experiment.probe.value]
+        fn = lab_probes.PROBES[experiment.probe.value]
         args = ", ".join(f"{n}={n}" for n in inspect.signature(fn).parameters)
         name = experiment.probe.value
         lines = [f"logs = {{{name!r}: probe({name!r}, {args})}}"]

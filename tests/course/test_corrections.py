@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import solutions
-from course import lab
+from course import lab, lab_problems
 from course.load import load_course
 
 F64 = torch.float64
@@ -221,7 +221,7 @@ def test_reddi_counterexample() -> None:
     """4.3: with C = 3, beta1 = 0, beta2 = 1/(1 + C^2) = 0.1 and step 0.5/sqrt(t), Adam drifts to
     +1 and AMSGrad ends near -1, torch-style (bias-corrected) or in Reddi's uncorrected form."""
     assert 1 / (1 + 3.0**2) == pytest.approx(0.1)
-    problem = lab.counterexample_problem(3.0)
+    problem = lab_problems.counterexample_problem(3.0)
     hp = {"lr": 0.5, "beta1": 0.0, "beta2": 0.1}
     adam = lab.train(problem, solutions.adam_step, hp, 300, lr_decay="sqrt")
     ams = lab.train(problem, solutions.amsgrad_step, hp, 300, lr_decay="sqrt")

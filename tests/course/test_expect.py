@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from course import lab, lab_checks
+from course import lab, lab_checks, lab_problems
 from course.cli import main
 from course.expect import (
     ExpectationError,
@@ -98,7 +98,7 @@ def test_torch_runs_of_the_course_match_their_reference_twins() -> None:
             for run in experiment.runs:
                 if run.torch is None or experiment.problem is None:
                     continue
-                problem = lab.PROBLEMS[experiment.problem.value]()
+                problem = lab_problems.PROBLEMS[experiment.problem.value]()
                 optimizer = getattr(__import__("torch").optim, run.torch.value)
                 batch = run.batch_size or experiment.batch_size
                 a = lab.train(problem, optimizer, dict(run.hparams), 5, batch_size=batch)

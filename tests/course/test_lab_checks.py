@@ -13,6 +13,7 @@ import torch
 
 import solutions
 from course import lab_checks as L
+from course import lab_probes as P
 
 LOGS = {
     "a": {"loss": [4.0, 3.0, 2.0, 1.0, 0.5], "update_ratio[W]": [0.1, 0.2, 0.3, 0.4, 0.5]},
@@ -111,13 +112,13 @@ def test_without_correction_is_adam_without_bias_correction() -> None:
 
 
 def _reference_args(name: str) -> dict[str, Callable[..., Any]]:
-    return {n: getattr(solutions, n) for n in inspect.signature(L.PROBES[name]).parameters}
+    return {n: getattr(solutions, n) for n in inspect.signature(P.PROBES[name]).parameters}
 
 
 def test_probes_report_what_theory_says_on_the_references() -> None:
     """Do the probes measure, on the reference solutions, what the course states?"""
-    out = {name: L.PROBES[name](**_reference_args(name)) for name in L.PROBES}
-    assert {k: tuple(v) for k, v in out.items()} == L.PROBE_OUTPUTS
+    out = {name: P.PROBES[name](**_reference_args(name)) for name in P.PROBES}
+    assert {k: tuple(v) for k, v in out.items()} == P.PROBE_OUTPUTS
     assert out["key_inequality"]["worst_ratio"] <= 1 + 1e-12
     assert out["key_inequality"]["constant_ratio"] == pytest.approx(1.0, abs=1e-12)
     assert out["factored_estimate"]["row_error"] < 1e-12
@@ -178,13 +179,13 @@ def test_probes_expose_a_mistake(
     name: str, function: str, wrong: Callable[..., Any], output: str, moved: bool
 ) -> None:
     """Does a probe measure something else when one function is a known mistake?"""
-    right = L.PROBES[name](**_reference_args(name))[output]
-    mistaken = L.PROBES[name](**{**_reference_args(name), function: wrong})[output]
+    right = P.PROBES[name](**_reference_args(name))[output]
+    mistaken = P.PROBES[name](**{**_reference_args(name), function: wrong})[output]
     assert (abs(mistaken - right) > 1e-3 * abs(right)) is moved
 
 
 def test_probe_logs_look_like_a_run() -> None:
-    logs = L.probe("key_inequality", first_moment_trajectory=solutions.first_moment_trajectory)
+    logs = P.probe("key_inequality", first_moment_trajectory=solutions.first_moment_trajectory)
     assert set(logs) == {"worst_ratio", "constant_ratio"} and all(
         len(v) == 1 for v in logs.values()
     )
