@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -77,6 +78,44 @@ class Claim:
     rtol: float = 0.0
 
 
+_TEX_NAMES = {
+    "eta": "η",
+    "epsilon": "ε",
+    "lambda": "λ",
+    "alpha": "α",
+    "beta": "β",
+    "theta": "θ",
+    "tau": "τ",
+    "rho": "ρ",
+    "delta": "δ",
+    "Delta": "Δ",
+    "xi": "ξ",
+    "mu": "μ",
+    "sum": "Σ",
+    "le": "≤",
+    "ge": "≥",
+    "approx": "≈",
+    "cdot": "·",
+    "times": "×",
+    "sqrt": "√",
+    "star": "*",
+    "infty": "∞",
+    "mathrm": "",
+    "mathbb": "",
+    "tfrac": "",
+    "frac": "",
+    "bmod": "mod",
+}
+
+
+def plain(text: str) -> str:
+    """A claim's markdown as plain text for printing: TeX names to Unicode, no $ or braces."""
+    text = re.sub(r"\\hat\s*\{?([A-Za-z])\}?", lambda m: m.group(1) + "\u0302", text)
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX_NAMES.get(m.group(1), m.group(1)), text)
+    text = text.replace("\\|", "‖").replace("\\,", " ").replace("\\", "")
+    return text.replace("$", "").replace("{", "").replace("}", "")
+
+
 @dataclass(frozen=True)
 class Verdict:
     claim: Claim
@@ -91,7 +130,7 @@ class Verdict:
         other = c.target.describe() + " = " if isinstance(c.target, Quantity) else ""
         mark = "✓" if self.holds else "✗"
         return (
-            f"{mark} {c.says}\n    measured: {c.measure.describe()} = {self.measured:.4g}"
+            f"{mark} {plain(c.says)}\n    measured: {c.measure.describe()} = {self.measured:.4g}"
             f" {rel} {other}{self.target:.4g}{tol}"
         )
 

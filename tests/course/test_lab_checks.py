@@ -56,6 +56,12 @@ def test_claims_hold_or_not_and_say_so_with_the_numbers() -> None:
     assert far.line().startswith("✗ x")
 
 
+def test_claims_print_as_plain_text() -> None:
+    """Is a claim's TeX printed readably (Greek letters, hats, norms, no $ or braces)?"""
+    says = r"Step $\eta\,\hat m/(\sqrt{\hat v}+\epsilon)$, at most $\|\theta\|$, $\le 10^{-3}$"
+    assert L.plain(says) == "Step η m̂/(√v̂+ε), at most ‖θ‖, ≤ 10^-3"
+
+
 def test_what_you_should_see_prints_every_verdict(capsys: pytest.CaptureFixture[str]) -> None:
     claims = [
         L.Claim("falls", L.Quantity("a", "loss"), "below", L.Quantity("a", "loss", 1, times=0.5)),
