@@ -48,6 +48,13 @@ class ResultError(AlrError):
     """A result file is unreadable or malformed (the message names file, key path and fix)."""
 
 
+def readable(name: str) -> str:
+    """A file name as text any file can hold: bytes that are not UTF-8 (kept by the OS as
+    surrogates) become U+FFFD, control characters a space."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
+
+
 def shown(value: float) -> str:
     """A score as people see it: at most 2 decimals, no trailing zeros (41.5, 3.33, 2)."""
     return f"{round(value + 0.0, 2):g}" if abs(value) < 1e15 else f"{value:g}"

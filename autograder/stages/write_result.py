@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alr.fileio import write_atomic
-from alr.results import ModuleResult, TestRecord, result_path, shown, write_result
+from alr.results import (
+    ModuleResult,
+    TestRecord,
+    readable,
+    result_path,
+    shown,
+    write_result,
+)
 from autograder.feedback.page import feedback_html
 from autograder.sandbox.protocol import RunStatus
 from autograder.stages.context import Context, TestResult
@@ -60,7 +67,7 @@ def module_results(ctx: Context) -> tuple[ModuleResult, ...]:
         module=None,
         tests=(),
         output=_summary(ctx, (), None),
-        submission=ctx.path.name,
+        submission=readable(ctx.path.name),
         sha256=ctx.sha256,
         grader_version=ctx.settings.grader_version,
         inputs=ctx.settings.inputs,
