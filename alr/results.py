@@ -65,6 +65,8 @@ class TestRecord:
     """One graded case. `failure` names the check that failed (value, displacement, shape, ...);
     `errors` is the failed measure's relative error per step and `tolerance` its bound (plots)."""
 
+    __test__ = False  # a record, not a test class (pytest collects names starting with Test)
+
     name: str
     score: float
     max_score: float
