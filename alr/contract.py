@@ -248,6 +248,9 @@ TOLERANCES: dict[str, tuple[Tolerance, int, Tolerance]] = {
 }
 #: float32 on CUDA, rules with reductions: TF32 off, a different summation order.
 CUDA_FLOAT32 = Tolerance(5e-5, 5e-6)
+#: float64, a step rule's parameter: its displacement from the start may differ from the rule's
+#: by this share of the displacement (plus 64 eps of the values), so tiny wrong terms are seen.
+DISPLACEMENT_RTOL = 1e-9
 
 
 def tolerance_for(

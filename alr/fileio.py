@@ -11,6 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from alr.errors import AlrError
+
 
 def _process_umask() -> int:
     """The umask, read once: from /proc where Linux has it, else by setting and restoring it at
@@ -38,7 +40,12 @@ def write_atomic(path: Path, data: str | bytes, *, durable: bool = True) -> Path
     (0o666 less the umask), not mkstemp's private 0o600.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AlrError(
+            f"{path}: cannot write here ({exc.strerror or exc}); choose another folder"
+        ) from exc
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -34,7 +34,7 @@ TEX_COMMANDS: frozenset[str] = frozenset(
     vert Vert langle rangle lfloor rfloor lceil rceil mid top intercal prime begin end
     underbrace overbrace stackrel overset underset displaystyle textstyle scriptstyle tag
     mathop limits nolimits ll gg lesssim gtrsim coloneqq triangleq ldotp colon cdotp not
-    llbracket rrbracket emptyset varnothing Pr mathrm operatorname hline substack
+    llbracket rrbracket emptyset varnothing Pr mathrm operatorname hline substack bmod binom
     """.split()
 )
 _ENVIRONMENTS = frozenset(

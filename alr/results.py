@@ -48,6 +48,13 @@ class ResultError(AlrError):
     """A result file is unreadable or malformed (the message names file, key path and fix)."""
 
 
+def readable(name: str) -> str:
+    """A file name as text any file can hold: bytes that are not UTF-8 (kept by the OS as
+    surrogates) become U+FFFD, control characters a space."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
+
+
 def shown(value: float) -> str:
     """A score as people see it: at most 2 decimals, no trailing zeros (41.5, 3.33, 2)."""
     return f"{round(value + 0.0, 2):g}" if abs(value) < 1e15 else f"{value:g}"
@@ -57,6 +64,8 @@ def shown(value: float) -> str:
 class TestRecord:
     """One graded case. `failure` names the check that failed (value, displacement, shape, ...);
     `errors` is the failed measure's relative error per step and `tolerance` its bound (plots)."""
+
+    __test__ = False  # a record, not a test class (pytest collects names starting with Test)
 
     name: str
     score: float
@@ -356,6 +365,14 @@ class Results:
     root: Path
     cells: Mapping[tuple[str, str], ModuleResult]
     unscoped: tuple[ModuleResult, ...] = ()
+    files: Mapping[int, Path] = field(default_factory=dict)  # id(result) -> its file
+
+    def path(self, result: ModuleResult) -> Path:
+        """The file a result was read from (also when several folders were merged)."""
+        found = self.files.get(id(result))
+        if found is not None:
+            return found
+        return result_path(self.root, result.student, result.module, result.submission)
 
     @property
     def students(self) -> tuple[str, ...]:
@@ -402,6 +419,7 @@ def read_results(root: Path | Iterable[Path]) -> Results:
     cells: dict[tuple[str, str], ModuleResult] = {}
     where: dict[tuple[str, str], Path] = {}
     unscoped: list[ModuleResult] = []
+    files: dict[int, Path] = {}
     for folder in roots:
         if not folder.is_dir():
             raise ResultError(
@@ -409,6 +427,7 @@ def read_results(root: Path | Iterable[Path]) -> Results:
             )
         for path in result_files(folder):
             result = read_result(path)
+            files[id(result)] = path
             if result.student != path.parent.name:
                 raise ResultError(
                     f"{path}: extra_data.student: {result.student!r} is not the folder's student "
@@ -429,4 +448,4 @@ def read_results(root: Path | Iterable[Path]) -> Results:
                     f"graded in {where[key]}; keep one of them"
                 )
             cells[key], where[key] = result, path
-    return Results(roots[0] if len(roots) == 1 else Path(), cells, tuple(unscoped))
+    return Results(roots[0] if len(roots) == 1 else Path(), cells, tuple(unscoped), files)

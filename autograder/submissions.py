@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from alr.errors import AlrError
-from alr.results import RESERVED
+from alr.results import RESERVED, readable
 from autograder.stages.load import SUFFIXES, module_from_name
 
 MAX_ID = 64
@@ -130,7 +130,7 @@ def _nbgrader(path: Path) -> Entry | None:
             path,
             safe_id(student),
             module_from_name(assignment) or module_from_name(path.name),
-            {"name": student},
+            {"name": readable(student)},
         )
     return None
 
@@ -141,7 +141,7 @@ def _canvas(path: Path) -> Entry | None:
         return None
     original = Path(m["file"])
     resubmitted = _RESUBMISSION.search(original.stem)
-    identity: dict[str, Any] = {"user_id": m["user"], "name": m["name"]}
+    identity: dict[str, Any] = {"user_id": m["user"], "name": readable(m["name"])}
     if m["late"]:
         identity["late"] = True
     rank = (int(resubmitted[1]) if resubmitted else 0, _mtime(path), path.name)
@@ -152,7 +152,7 @@ def _moodle(path: Path) -> Entry | None:
     for folder in reversed(path.parts[:-1]):
         m = _MOODLE.match(folder)
         if m is not None:
-            identity = {"user_id": m["user"], "name": m["name"]}
+            identity = {"user_id": m["user"], "name": readable(m["name"])}
             return Entry(path, safe_id(m["name"]), module_from_name(path.name), identity)
     return None
 
@@ -168,7 +168,7 @@ def _regex(pattern: re.Pattern[str]) -> Any:
             return None
         module = m.groupdict().get("module")
         hint = module_from_name(module) if module else module_from_name(path.name)
-        return Entry(path, safe_id(m["student"]), hint, {"name": m["student"]})
+        return Entry(path, safe_id(m["student"]), hint, {"name": readable(m["student"])})
 
     return match
 

@@ -7,7 +7,7 @@ warning; an error with --strict).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -217,12 +217,25 @@ def gradescope(out: Path, secret: Path, module: str | None) -> None:
     click.echo(f"wrote {written}; upload it as the assignment's autograder (it holds the secret)")
 
 
+def _quiz_export(default: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options of the question exports (QTI and Moodle XML), declared once."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option(
+            "--out", default=Path(default), type=click.Path(path_type=Path), show_default=True
+        )(command)
+        command = click.option(
+            "--seed", default=0, show_default=True, help="Instance of generated questions."
+        )(command)
+        return click.option(
+            "--module", "modules", multiple=True, help="Only these modules (repeatable)."
+        )(command)
+
+    return decorate
+
+
 @export.command("qti")
-@click.option("--module", "modules", multiple=True, help="Only these modules (repeatable).")
-@click.option("--seed", default=0, show_default=True, help="Instance of generated questions.")
-@click.option(
-    "--out", default=Path("quizzes-qti.zip"), type=click.Path(path_type=Path), show_default=True
-)
+@_quiz_export("quizzes-qti.zip")
 def qti(modules: tuple[str, ...], seed: int, out: Path) -> None:
     """Skill checks and practice banks as a Canvas QTI 1.2 zip."""
     from autograder.export.qti import export_qti
@@ -231,11 +244,7 @@ def qti(modules: tuple[str, ...], seed: int, out: Path) -> None:
 
 
 @export.command("moodle-xml")
-@click.option("--module", "modules", multiple=True, help="Only these modules (repeatable).")
-@click.option("--seed", default=0, show_default=True, help="Instance of generated questions.")
-@click.option(
-    "--out", default=Path("quizzes-moodle.xml"), type=click.Path(path_type=Path), show_default=True
-)
+@_quiz_export("quizzes-moodle.xml")
 def moodle_xml(modules: tuple[str, ...], seed: int, out: Path) -> None:
     """Skill checks and practice banks as Moodle XML (question bank import)."""
     from autograder.export.moodle_xml import export_moodle_xml

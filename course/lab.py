@@ -1,19 +1,31 @@
-"""Experiment helpers given to learners: small problems, a training loop, metrics and plots.
+"""Experiment helpers given to learners: the training loop, its metrics and the plots.
 
-This file is copied verbatim into every notebook (a locked "lab" cell), so it uses only the
-standard library, torch and matplotlib. `train` drives any graded step rule of the course,
-`rule(theta, grad, *state[, t], **hparams) -> (theta, *state)` or its dict form
-(`lamb_model_step`), so a learner watches their own implementation train. Logged per step:
+This file is copied verbatim into every notebook (in the collapsed, locked "lab" cell, after
+course.lab_problems), so it uses only the standard library, torch and matplotlib. `train`
+drives a graded step rule of the course, `rule(theta, grad, *state[, t], **hparams) ->
+(theta, *state)` or its dict form
+(`lamb_model_step`), or a `torch.optim` optimizer class, so a learner watches their own
+implementation train next to the library's. Logged after every step t = 1..steps:
 
-    loss, grad_norm = ||g||, param_norm = ||theta||, update_norm = ||theta_t - theta_{t-1}||
-    update_ratio  = max over tensors of ||delta theta_l|| / ||theta_{l, t-1}||
-    trust_ratio   = median over tensors of ||theta_{l, t-1}|| / ||delta theta_l / lr||
-                    (the layerwise ratio of the step actually taken: 1 under LAMB)
-    second_moment = mean of the second-moment state (v, square_avg, Adafactor's row factor)
-    val_loss      = loss on held-out data (the transformer), before the step
+    loss          loss on all the data after the step, minus the known minimum where there is one
+    val_loss      loss on held-out data (the transformer)
+    grad_norm     ||g|| of the (minibatch) gradient used by the step, over all tensors
+    param_norm    ||theta|| over all tensors, after the step
+    update_norm   ||theta_t - theta_{t-1}|| over all tensors
+    update_rms    update_norm / sqrt(number of coordinates)
+    update_max    largest |delta theta_i| over all coordinates; update_min: smallest
+    update_ratio  median over tensors of ||delta theta_l|| / ||theta_{l,t-1}|| (tensors with a
+                  nonzero norm); update_ratio_lo / _hi: the smallest and largest of them
+    ratio_spread  update_ratio_hi / update_ratio_lo (1 when every tensor moves at the same pace)
+    v_hat         mean of the second-moment estimate the step divides by: v / (1 - beta2**t) for
+                  the Adam family (v_max for AMSGrad), RMSProp's v, Adafactor's R C / mean(R)
+    x             mean of the coordinates of a one-tensor problem (the counterexample's iterate)
+    path_x/path_y the iterate of the two-parameter valley (for its contour plot)
+    param_norm[name], update_ratio[name]: the same for one tensor (ratio inf when theta_l was 0)
 
-Under `nbgrader autograde` (NBGRADER_EXECUTION=autograde) experiments train 2 steps and draw
-nothing: grading needs only the test cells, and every second of a batch counts.
+Minibatches (`batch_size`) are drawn without replacement within a step from a seeded generator,
+so a run is reproducible. Under `nbgrader autograde` (NBGRADER_EXECUTION=autograde) experiments
+train 2 steps and draw nothing: grading needs only the test cells.
 """
 
 from __future__ import annotations
@@ -23,128 +35,92 @@ import math
 import os
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-_SECOND_MOMENT_STATE = ("v", "square_avg", "row_var", "vs")
+from course.lab_problems import Params, Problem, seeded, valley_problem
+
+# ---- step rules: a learner's function, or torch.optim ----
 
 
-@dataclass
-class Problem:
-    """An objective over named tensors with a known starting point."""
-
-    name: str
-    params: dict[str, Tensor]
-    loss: Callable[[dict[str, Tensor]], Tensor]
-    val_loss: Callable[[dict[str, Tensor]], Tensor] | None = None  # on held-out data
+def _norm(x: Tensor) -> float:
+    return float(torch.linalg.vector_norm(x))
 
 
-def quadratic_problem(seed: int = 0, condition: float = 100.0) -> Problem:
-    """f(W, b) = 1/2 sum h_W * W**2 + 1/2 sum h_b * (b - 1)**2, curvatures log-spaced in
-    [1, condition]; the minimum is f = 0 at W = 0, b = 1, so the loss is the suboptimality."""
-    gen = torch.Generator().manual_seed(seed)
-    h_w = condition ** torch.rand(6, 4, generator=gen, dtype=torch.float64)
-    h_b = condition ** torch.rand(4, generator=gen, dtype=torch.float64)
-    params = {
-        "W": torch.randn(6, 4, generator=gen, dtype=torch.float64),
-        "b": torch.randn(4, generator=gen, dtype=torch.float64),
-    }
-
-    def loss(p: dict[str, Tensor]) -> Tensor:
-        return 0.5 * (h_w * p["W"] ** 2).sum() + 0.5 * (h_b * (p["b"] - 1.0) ** 2).sum()
-
-    return Problem("quadratic", params, loss)
+def _sum_count(v: Tensor) -> tuple[Tensor, int]:
+    return v.sum(), v.numel()
 
 
-def logistic_problem(seed: int = 0, n: int = 200, d: int = 5) -> Problem:
-    """Binary logistic regression: mean log(1 + exp(-y * (x.w + b))) on synthetic data."""
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, d, generator=gen, dtype=torch.float64) * torch.linspace(0.2, 3.0, d).double()
-    w_true = torch.randn(d, generator=gen, dtype=torch.float64)
-    y = torch.where(
-        torch.rand(n, generator=gen, dtype=torch.float64) < torch.sigmoid(x @ w_true), 1.0, -1.0
-    )
-    params = {
-        "w": 0.1 * torch.randn(d, generator=gen, dtype=torch.float64),
-        "bias": torch.zeros(1, dtype=torch.float64),
-    }
-
-    def loss(p: dict[str, Tensor]) -> Tensor:
-        return torch.nn.functional.softplus(-y * (x @ p["w"] + p["bias"])).mean()
-
-    return Problem("logistic", params, loss)
+def _factored_sum_count(row: Tensor, col: Tensor) -> tuple[Tensor, int]:
+    """Sum and size of Adafactor's factored estimate without forming it: the estimate of an
+    n x m matrix sums to n * sum(col) (its column means are col), over n * m entries."""
+    n = row.shape[-2]
+    return n * col.sum(), n * col.numel()
 
 
-def softmax_problem(seed: int = 0, n: int = 240, d: int = 6, k: int = 3) -> Problem:
-    """Multinomial logistic regression (softmax cross-entropy) on k Gaussian clusters."""
-    gen = torch.Generator().manual_seed(seed)
-    centres = 2.0 * torch.randn(k, d, generator=gen, dtype=torch.float64)
-    labels = torch.arange(n) % k
-    x = centres[labels] + torch.randn(n, d, generator=gen, dtype=torch.float64)
-    params = {
-        "W": 0.1 * torch.randn(k, d, generator=gen, dtype=torch.float64),
-        "bias": torch.zeros(k, dtype=torch.float64),
-    }
+class _FunctionRule:
+    """Drives a graded step rule over named tensors; keeps its state per tensor."""
 
-    def loss(p: dict[str, Tensor]) -> Tensor:
-        return torch.nn.functional.cross_entropy(x @ p["W"].T + p["bias"], labels)
+    def __init__(self, rule: Callable[..., tuple], hparams: dict, params: Params) -> None:
+        sig = inspect.signature(rule).parameters
+        names = list(sig)
+        self.rule, self.hparams = rule, dict(hparams)
+        self.named = names[0] == "params"
+        self.takes_t = "t" in sig
+        self.state_names = [
+            n for n in names[2:] if n != "t" and sig[n].kind is not inspect.Parameter.KEYWORD_ONLY
+        ]
+        self.lr = float(self.hparams.get("lr", sig["lr"].default))
+        beta2 = sig["beta2"].default if "beta2" in sig else 0.0
+        self.beta2 = float(self.hparams.get("beta2", beta2))
+        self.factored = "row_var" in self.state_names
+        self.shapes = {k: v.shape for k, v in params.items()}
+        self.as_matrix = {
+            k: (v.reshape(1, -1) if self.factored and v.dim() < 2 else v).shape
+            for k, v in params.items()
+        }
+        if self.named:
+            self.state = [{k: torch.zeros_like(v) for k, v in params.items()} for _ in names[2:4]]
+        else:
+            self.state = [
+                {k: _initial_state(n, v.reshape(self.as_matrix[k])) for k, v in params.items()}
+                for n in self.state_names
+            ]
 
-    return Problem("softmax", params, loss)
+    def step(self, params: Params, grads: Params, t: int, lr: float) -> Params:
+        hp = {**self.hparams, "lr": lr} if "lr" in self.hparams or lr != self.lr else self.hparams
+        extra = (t,) if self.takes_t else ()
+        if self.named:
+            new, *self.state = self.rule(params, grads, *self.state, *extra, **hp)
+            return dict(new)
+        new = {}
+        for k in params:
+            theta, grad = params[k], grads[k]
+            if self.factored:
+                theta, grad = theta.reshape(self.as_matrix[k]), grad.reshape(self.as_matrix[k])
+            out = self.rule(theta, grad, *(s[k] for s in self.state), *extra, **hp)
+            new[k] = out[0].reshape(self.shapes[k]) if self.factored else out[0]
+            for s, value in zip(self.state, out[1:], strict=True):
+                s[k] = value
+        return new
 
-
-def transformer_problem(seed: int = 0, vocab: int = 10, length: int = 8, d: int = 16) -> Problem:
-    """A one-block, one-head causal transformer learning to copy the previous token; the
-    validation loss is measured on 32 held-out sequences."""
-    gen = torch.Generator().manual_seed(seed)
-    tokens = torch.randint(0, vocab, (32, length), generator=gen)
-
-    def init(*shape: int, scale: float = 1.0) -> Tensor:
-        return (
-            scale * torch.randn(*shape, generator=gen, dtype=torch.float64) / math.sqrt(shape[-1])
-        )
-
-    params = {
-        "embed.weight": init(vocab, d, scale=math.sqrt(d)),
-        "pos.weight": init(length, d, scale=math.sqrt(d)),
-        "attn.query.weight": init(d, d),
-        "attn.key.weight": init(d, d),
-        "attn.value.weight": init(d, d),
-        "mlp.in.weight": init(2 * d, d),
-        "mlp.in.bias": torch.zeros(2 * d, dtype=torch.float64),
-        "mlp.out.weight": init(d, 2 * d),
-        "norm.weight": torch.ones(d, dtype=torch.float64),
-        "norm.bias": torch.zeros(d, dtype=torch.float64),
-        "head.weight": init(vocab, d),
-    }
-    mask = torch.ones(length, length, dtype=torch.bool).tril()
-    held_out = torch.randint(0, vocab, (32, length), generator=gen)
-
-    def loss_on(tokens: Tensor, p: dict[str, Tensor]) -> Tensor:
-        target = torch.roll(tokens, 1, dims=1)
-        h = p["embed.weight"][tokens] + p["pos.weight"]
-        q, k, v = (h @ p[f"attn.{n}.weight"].T for n in ("query", "key", "value"))
-        scores = (q @ k.transpose(-1, -2) / math.sqrt(d)).masked_fill(~mask, -math.inf)
-        h = h + torch.softmax(scores, dim=-1) @ v
-        h = h + torch.relu(h @ p["mlp.in.weight"].T + p["mlp.in.bias"]) @ p["mlp.out.weight"].T
-        h = torch.nn.functional.layer_norm(h, (d,), p["norm.weight"], p["norm.bias"])
-        logits = h @ p["head.weight"].T
-        return torch.nn.functional.cross_entropy(
-            logits[:, 1:].reshape(-1, vocab), target[:, 1:].reshape(-1)
-        )
-
-    return Problem(
-        "transformer", params, lambda p: loss_on(tokens, p), lambda p: loss_on(held_out, p)
-    )
-
-
-PROBLEMS: dict[str, Callable[..., Problem]] = {
-    "quadratic": quadratic_problem,
-    "logistic": logistic_problem,
-    "softmax": softmax_problem,
-    "transformer": transformer_problem,
-}
+    def v_hat(self, t: int) -> list[tuple[Tensor, int]]:
+        """(sum, size) of the second-moment estimate of each tensor, bias-corrected."""
+        state = dict(zip(self.state_names, self.state, strict=False))
+        if self.named:
+            state = {"v": self.state[1]}
+        correction = 1.0 - self.beta2**t if self.beta2 else 1.0
+        for name in ("v_max", "v", "square_avg"):
+            if name in state:
+                scale = 1.0 if name == "square_avg" else correction
+                return [(s / scale, n) for s, n in map(_sum_count, state[name].values())]
+        if self.factored:
+            return [
+                _factored_sum_count(state["row_var"][k], state["col_var"][k])
+                for k in state["row_var"]
+            ]
+        return []
 
 
 def _initial_state(name: str, theta: Tensor) -> Tensor:
@@ -155,133 +131,242 @@ def _initial_state(name: str, theta: Tensor) -> Tensor:
     return torch.zeros_like(theta)
 
 
-def _norm(x: Tensor) -> float:
-    return float(torch.linalg.vector_norm(x))
+class _TorchRule:
+    """Drives a torch.optim optimizer over copies of the problem's tensors."""
+
+    def __init__(self, optimizer: type, hparams: dict, params: Params) -> None:
+        hp = {k: tuple(v) if isinstance(v, list) else v for k, v in hparams.items()}
+        self.leaves = {k: v.clone().requires_grad_() for k, v in params.items()}
+        self.opt = optimizer(list(self.leaves.values()), **hp)
+        self.lr = float(self.opt.param_groups[0]["lr"])
+
+    def step(self, params: Params, grads: Params, t: int, lr: float) -> Params:
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        with torch.no_grad():
+            for k, leaf in self.leaves.items():
+                leaf.copy_(params[k])
+                leaf.grad = grads[k].clone()
+        self.opt.step()
+        return {k: v.detach().clone() for k, v in self.leaves.items()}
+
+    def v_hat(self, t: int) -> list[tuple[Tensor, int]]:
+        """(sum, size) of the second-moment estimate of each tensor, bias-corrected."""
+        group = self.opt.param_groups[0]
+        out = []
+        for leaf in self.leaves.values():
+            s = self.opt.state[leaf]
+            if "exp_avg_sq" in s:
+                v = s["max_exp_avg_sq"] if group.get("amsgrad") else s["exp_avg_sq"]
+                total, n = _sum_count(v)
+                out.append((total / (1.0 - group["betas"][1] ** float(s["step"])), n))
+            elif "square_avg" in s:
+                out.append(_sum_count(s["square_avg"]))
+            elif "row_var" in s:
+                out.append(_factored_sum_count(s["row_var"], s["col_var"]))
+            elif "variance" in s:
+                out.append(_sum_count(s["variance"]))
+        return out
 
 
 def train(
-    problem: Problem, rule: Callable[..., tuple], hparams: dict, steps: int
+    problem: Problem,
+    rule: Callable[..., tuple] | type,
+    hparams: dict | None = None,
+    steps: int = 50,
+    *,
+    batch_size: int | None = None,
+    lr_decay: str | None = None,
+    seed: int = 0,
 ) -> dict[str, list[float]]:
-    """Minimise `problem` with `rule` for `steps` steps (t = 1..steps); returns the logs."""
+    """Minimise `problem` with `rule` for `steps` steps (t = 1..steps); returns the logs.
+
+    `rule` is a graded step rule or a torch.optim optimizer class (then `hparams` are its
+    constructor's). `batch_size` trains on minibatches; `lr_decay="sqrt"` uses lr / sqrt(t)."""
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
         steps = min(steps, 2)
-    sig = inspect.signature(rule).parameters
-    names = list(sig)
-    named = names[0] == "params"
-    state_names = [
-        n for n in names[2:] if n != "t" and sig[n].kind is not inspect.Parameter.KEYWORD_ONLY
-    ]
-    lr = float(hparams.get("lr", sig["lr"].default))
-    factored = "row_var" in state_names
     params = {k: v.clone() for k, v in problem.params.items()}
-    shapes = {k: v.shape for k, v in params.items()}
-    as_matrix = {
-        k: (v.reshape(1, -1) if factored and v.dim() < 2 else v) for k, v in params.items()
-    }
-    if named:
-        state = [{k: torch.zeros_like(v) for k, v in params.items()} for _ in state_names]
+    runner: _TorchRule | _FunctionRule
+    if isinstance(rule, type):
+        runner = _TorchRule(rule, hparams or {}, params)
     else:
-        state = [{k: _initial_state(n, v) for k, v in as_matrix.items()} for n in state_names]
-    logs: dict[str, list[float]] = {
-        key: []
-        for key in (
-            "loss",
-            "grad_norm",
-            "param_norm",
-            "update_norm",
-            "update_ratio",
-            "trust_ratio",
-            "second_moment",
-            "val_loss",
-        )
-    }
+        runner = _FunctionRule(rule, hparams or {}, params)
+    gen = seeded(seed)
+    logs: dict[str, list[float]] = {key: [] for key in METRICS}
+    norms = [_norm(v) for v in params.values()]  # of the tensors before the step
     for t in range(1, steps + 1):
+        batch = _batch(problem, t, batch_size, gen)
         leaves = {k: v.detach().requires_grad_() for k, v in params.items()}
-        loss = problem.loss(leaves)
-        grads = dict(zip(leaves, torch.autograd.grad(loss, list(leaves.values())), strict=True))
-        extra = (t,) if "t" in sig else ()
-        if named:
-            new, *state = rule(params, grads, *state, *extra, **hparams)
-        else:
-            new = {}
-            for k in params:
-                shape = as_matrix[k].shape
-                out = rule(
-                    params[k].reshape(shape),
-                    grads[k].reshape(shape),
-                    *(s[k] for s in state),
-                    *extra,
-                    **hparams,
-                )
-                new[k] = out[0].reshape(shapes[k])
-                for s, value in zip(state, out[1:], strict=True):
-                    s[k] = value
-        named_state = dict(zip(state_names, state, strict=True))
-        _log(logs, float(loss.detach()), params, new, grads, lr, named_state)
-        with torch.no_grad():
-            val = float(problem.val_loss(params)) if problem.val_loss else math.nan
-        logs["val_loss"].append(val)
-        params = {k: v.detach() for k, v in new.items()}
-    with torch.no_grad():
-        logs["final_loss"] = [float(problem.loss(params))]
+        grads = dict(
+            zip(
+                leaves,
+                torch.autograd.grad(problem.loss(leaves, batch), list(leaves.values())),
+                strict=True,
+            )
+        )
+        lr = runner.lr / math.sqrt(t) if lr_decay == "sqrt" else runner.lr
+        new = {k: v.detach() for k, v in runner.step(params, grads, t, lr).items()}
+        if problem.box is not None:
+            new = {k: v.clamp(*problem.box) for k, v in new.items()}
+        norms = _log(logs, problem, params, new, grads, runner.v_hat(t), norms)
+        params = new
     return logs
 
 
+def _batch(problem: Problem, t: int, size: int | None, gen: torch.Generator) -> Tensor | None:
+    if problem.cyclic:
+        return torch.tensor([(t - 1) % problem.n_data])
+    if size is None or not problem.n_data or size >= problem.n_data:
+        return None
+    return torch.randperm(problem.n_data, generator=gen)[:size]
+
+
+METRICS = (
+    "loss",
+    "val_loss",
+    "grad_norm",
+    "param_norm",
+    "update_norm",
+    "update_rms",
+    "update_max",
+    "update_min",
+    "update_ratio",
+    "update_ratio_lo",
+    "update_ratio_hi",
+    "ratio_spread",
+    "v_hat",
+    "x",
+    "path_x",
+    "path_y",
+)
+
+
 def _log(
-    logs: dict, loss: float, before: dict, after: dict, grads: dict, lr: float, state: dict
-) -> None:
-    deltas = {k: after[k] - before[k] for k in before}
-    ratios = [_norm(deltas[k]) / _norm(before[k]) for k in before if _norm(before[k]) > 0]
-    trust = [
-        lr * _norm(before[k]) / _norm(deltas[k])
-        for k in before
-        if _norm(before[k]) > 0 and _norm(deltas[k]) > 0
-    ]
-    second = [
-        s for n, buffers in state.items() if n in _SECOND_MOMENT_STATE for s in buffers.values()
-    ]
-    logs["loss"].append(loss)
-    logs["grad_norm"].append(math.sqrt(sum(_norm(g) ** 2 for g in grads.values())))
-    logs["param_norm"].append(math.sqrt(sum(_norm(p) ** 2 for p in before.values())))
-    logs["update_norm"].append(math.sqrt(sum(_norm(d) ** 2 for d in deltas.values())))
-    logs["update_ratio"].append(max(ratios) if ratios else math.nan)
-    logs["trust_ratio"].append(statistics.median(trust) if trust else math.nan)
-    logs["second_moment"].append(
-        float(torch.cat([s.flatten() for s in second]).mean()) if second else math.nan
-    )
+    logs: dict,
+    problem: Problem,
+    before: Params,
+    after: Params,
+    grads: Params,
+    v_hat: list,
+    before_norms: list[float],
+) -> list[float]:
+    """Append this step's metrics to `logs`; returns the norms of the tensors after the step."""
+    names = list(before)
+    deltas = [after[k] - before[k] for k in names]
+    with torch.no_grad():
+        if problem.both_losses is not None:
+            loss, val = (float(x) for x in problem.both_losses(after))
+        else:
+            loss = float(problem.loss(after, None))
+            val = float(problem.val_loss(after)) if problem.val_loss else math.nan
+        loss -= problem.optimum
+        per_tensor = [(d, after[k], grads[k]) for k, d in zip(names, deltas, strict=True)]
+        stacked = torch.stack([torch.linalg.vector_norm(t) for row in per_tensor for t in row])
+        three: list[list[float]] = stacked.view(len(names), 3).tolist()
+        norms = [[b, *rest] for b, rest in zip(before_norms, three, strict=True)]
+        flat = torch.cat([d.reshape(-1) for d in deltas]).abs_()
+        extremes = torch.stack([flat.max(), flat.min()]).tolist()
+        v_mean = float(sum(s for s, _ in v_hat)) / sum(n for _, n in v_hat) if v_hat else math.nan
+    ratios = [step / norm for norm, step, _, _ in norms if norm > 0]
+    total_step = math.sqrt(sum(n[1] ** 2 for n in norms))
+    lo, hi = (min(ratios), max(ratios)) if ratios else (math.nan, math.nan)
+    first = after[names[0]]
+    single = len(names) == 1
+    values = {
+        "loss": loss,
+        "val_loss": val,
+        "grad_norm": math.sqrt(sum(n[3] ** 2 for n in norms)),
+        "param_norm": math.sqrt(sum(n[2] ** 2 for n in norms)),
+        "update_norm": total_step,
+        "update_rms": total_step / math.sqrt(flat.numel()),
+        "update_max": extremes[0],
+        "update_min": extremes[1],
+        "update_ratio": statistics.median(ratios) if ratios else math.nan,
+        "update_ratio_lo": lo,
+        "update_ratio_hi": hi,
+        "ratio_spread": hi / lo if ratios and lo > 0 else math.nan,
+        "v_hat": v_mean,
+        "x": float(first.mean()) if single else math.nan,
+        "path_x": float(first[0]) if single and first.numel() == 2 else math.nan,
+        "path_y": float(first[1]) if single and first.numel() == 2 else math.nan,
+    }
+    for key, value in values.items():
+        logs[key].append(value)
+    for k, (norm, step, norm_after, _) in zip(names, norms, strict=True):
+        ratio = step / norm if norm > 0 else (math.inf if step > 0 else math.nan)
+        logs.setdefault(f"param_norm[{k}]", []).append(norm_after)
+        logs.setdefault(f"update_ratio[{k}]", []).append(ratio)
+    return [n[2] for n in norms]
 
 
-def summarise(logs: dict[str, dict[str, list[float]]]) -> None:
-    """Print the last value of every logged metric, one run per row."""
-    keys = ["loss", "grad_norm", "update_norm", "update_ratio", "trust_ratio", "second_moment"]
-    if any(not math.isnan(log["val_loss"][-1]) for log in logs.values()):
-        keys.append("val_loss")
-    print(f"{'run':<34}" + "".join(f"{k:>15}" for k in ["final_loss", *keys]))
-    for label, log in logs.items():
-        row = "".join(f"{log[k][-1]:>15.4g}" for k in keys)
-        print(f"{label:<34}{log['final_loss'][0]:>15.4g}{row}")
+# ---- plots ----
+
+TITLES = {
+    "loss": "loss (minus its minimum, where known)",
+    "val_loss": "held-out loss",
+    "grad_norm": "gradient norm ||g||",
+    "param_norm": "weight norm ||θ||",
+    "update_norm": "step norm ||Δθ||",
+    "update_rms": "step RMS ||Δθ||/√n",
+    "update_max": "largest |Δθ_i|",
+    "update_min": "smallest |Δθ_i|",
+    "update_ratio": "||Δθ_l||/||θ_l||: median over tensors, band = min..max",
+    "ratio_spread": "max/min over tensors of ||Δθ_l||/||θ_l||",
+    "v_hat": "mean v̂ (bias-corrected; RMSProp: v; Adafactor: RC/mean R)",
+    "x": "iterate x",
+    "trajectory": "path over the loss contours",
+}
 
 
-def plot_logs(logs: dict[str, dict[str, list[float]]], metrics: list[str], title: str) -> None:
-    """One panel per metric (log scale where the values are positive), one line per run."""
+def plot_logs(logs: dict[str, dict[str, list[float]]], panels: list[str], title: str) -> None:
+    """One panel per metric (log scale where the values are positive), one line per run; the
+    panel "trajectory" draws two-parameter paths over the loss contours."""
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
         return
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(
-        1, len(metrics), figsize=(3.6 * len(metrics), 2.8), dpi=72, squeeze=False
-    )
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        positive = True
-        for label, log in logs.items():
-            values = log[metric]
-            positive &= all(v > 0 for v in values if not math.isnan(v))
-            ax.plot(range(1, len(values) + 1), values, label=label)
-        if positive:
-            ax.set_yscale("log")
-        ax.set_title(metric)
-        ax.set_xlabel("step t")
-    axes[0][0].legend(fontsize=7)
+    runs = {k: v for k, v in logs.items() if "loss" in v}
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.8 * len(panels), 3.0), dpi=72)
+    axes = [axes] if len(panels) == 1 else list(axes)
+    for ax, panel in zip(axes, panels, strict=True):
+        if panel == "trajectory":
+            _contours(ax, runs)
+        else:
+            _curves(ax, runs, panel)
+        ax.set_title(TITLES.get(panel, panel), fontsize=8)
+    axes[0].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     plt.show()
+
+
+def _curves(ax, runs: dict, metric: str) -> None:  # noqa: ANN001 - a matplotlib Axes
+    positive = True
+    for label, log in runs.items():
+        values = log[metric]
+        steps = range(1, len(values) + 1)
+        positive &= all(v > 0 for v in values if not math.isnan(v))
+        (line,) = ax.plot(steps, values, label=label)
+        if metric == "update_ratio":
+            ax.fill_between(
+                steps,
+                log["update_ratio_lo"],
+                log["update_ratio_hi"],
+                alpha=0.2,
+                color=line.get_color(),
+            )
+    if positive:
+        ax.set_yscale("log")
+    ax.set_xlabel("step t")
+
+
+def _contours(ax, runs: dict) -> None:  # noqa: ANN001 - a matplotlib Axes
+    problem = valley_problem()
+    xs = torch.linspace(-2.5, 3.0, 80, dtype=torch.float64)
+    ys = torch.linspace(-2.0, 2.0, 60, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)
+    ax.contour(xs, ys, problem.loss({"xy": grid}, None), levels=15, linewidths=0.5, colors="grey")
+    start = problem.params["xy"].tolist()
+    for label, log in runs.items():
+        ax.plot([start[0], *log["path_x"]], [start[1], *log["path_y"]], ".-", ms=2, label=label)
+    ax.plot([2.0], [1.0], "k*")

@@ -20,26 +20,22 @@ from alr.contract import (
     FUNCTIONS,
     MODULE_FUNCTIONS,
     MODULE_IDS,
-    STEP_RULES,
     Tolerance,
-    available_in,
 )
 from alr.errors import CourseFileError
 from alr.misconceptions import Misconception
 from alr.yamlio import Reader, display_path, parse_yaml
 from course.cases.expand import hparam_names, required_hparams
+from course.experiments import read_experiments
 from course.spec import (
     CaseSpec,
     Course,
     ExerciseSpec,
-    Experiment,
     GradKind,
     Init,
-    Metric,
     ModuleSpec,
-    ProblemKind,
+    Question,
     Reading,
-    Run,
     Task,
 )
 
@@ -79,24 +75,8 @@ _CASE = {
     "probes": False,
     "edge": False,
 }
-_EXPERIMENT = {
-    "id": True,
-    "title": True,
-    "problem": True,
-    "text": True,
-    "steps": True,
-    "runs": True,
-    "plot": True,
-    "code": False,
-}
-_RUN = {"label": True, "rule": True, "hparams": False}
 _DTYPES = ("float32", "float64")
 _FACTORED = {"adafactor_accumulators", "factored_second_moment", "adafactor_step"}
-_FAMILIES = (
-    ({ProblemKind.QUADRATIC}, "a synthetic quadratic"),
-    ({ProblemKind.LOGISTIC, ProblemKind.SOFTMAX}, "a logistic-regression or softmax objective"),
-    ({ProblemKind.TRANSFORMER}, "a transformer training diagnostic"),
-)
 
 
 def validate_course(modules_dir: Path | None = None) -> list[CourseFileError]:
@@ -205,7 +185,7 @@ def _module(r: Reader, data: Any, stem: str) -> ModuleSpec | None:
         reading=_reading(r, top.get("reading")),
         exercises=exercises,
         tasks=tasks,
-        experiments=_experiments(r, top.get("experiments"), module_id),
+        experiments=read_experiments(r, top.get("experiments"), module_id),
         skill_check=_skill_check(r, top.get("skill_check")),
         path=r.path,
     )
@@ -221,11 +201,16 @@ def _skill_check(r: Reader, value: Any) -> str:
 def _reading(r: Reader, data: Any) -> Reading:
     m = r.mapping(data, "reading", _READING) or {}
     md = {k: r.markdown(m.get(k), f"reading.{k}") for k in _READING if k != "diagnostic_questions"}
-    questions = tuple(
-        r.markdown(q, w)
-        for w, q in r.items(m.get("diagnostic_questions"), "reading.diagnostic_questions")
-    )
-    return Reading(diagnostic_questions=questions, **md)
+    questions = []
+    for w, q in r.items(m.get("diagnostic_questions"), "reading.diagnostic_questions", 3):
+        qa = r.mapping(q, w, {"question": True, "answer": True}) or {}
+        questions.append(
+            Question(
+                r.markdown(qa.get("question"), f"{w}.question"),
+                r.markdown(qa.get("answer"), f"{w}.answer"),
+            )
+        )
+    return Reading(diagnostic_questions=tuple(questions), **md)
 
 
 def _exercises(
@@ -363,68 +348,3 @@ def _tolerance(r: Reader, data: Any, where: str) -> dict[str, Tolerance]:
             r.number(m.get("rtol", 0.0), f"{w}.rtol"), r.number(m.get("atol", 0.0), f"{w}.atol")
         )
     return out
-
-
-def _experiments(r: Reader, data: Any, module_id: str) -> tuple[Experiment, ...]:
-    out: list[Experiment] = []
-    for where, item in r.items(data, "experiments", 3):
-        m = r.mapping(item, where, _EXPERIMENT)
-        if m is None:
-            continue
-        runs = tuple(_run(r, v, w, module_id) for w, v in r.items(m.get("runs"), f"{where}.runs"))
-        plot = tuple(
-            r.choice(v, w, Metric, [x.value for x in Metric])
-            for w, v in r.items(m.get("plot"), f"{where}.plot")
-        )
-        problem = r.choice(
-            m.get("problem"), f"{where}.problem", ProblemKind, [p.value for p in ProblemKind]
-        )
-        if Metric.VAL_LOSS in plot and problem is not ProblemKind.TRANSFORMER:
-            r.error(f"{where}.plot", "val_loss is logged for the transformer problem only")
-        code = m.get("code", "")
-        if not isinstance(code, str):
-            r.error(f"{where}.code", "expected Python source")
-            code = ""
-        try:
-            compile(code, f"{r.path}:{where}.code", "exec")
-        except SyntaxError as exc:
-            r.error(f"{where}.code", f"Python syntax error at line {exc.lineno}: {exc.msg}")
-        out.append(
-            Experiment(
-                id=r.string(m.get("id"), f"{where}.id", "experiment"),
-                title=r.string(m.get("title"), f"{where}.title"),
-                problem=problem,
-                text=r.markdown(m.get("text"), f"{where}.text"),
-                runs=runs,
-                steps=r.integer(m.get("steps"), f"{where}.steps"),
-                plot=plot,
-                code=code,
-            )
-        )
-    ids = [e.id for e in out]
-    for dup in sorted({i for i in ids if ids.count(i) > 1}):
-        r.error("experiments", f"experiment id {dup!r} is used twice")
-    kinds = {e.problem for e in out}
-    for family, what in _FAMILIES:
-        if out and not kinds & family:
-            r.error("experiments", f"expected an experiment on {what}")
-    return tuple(out)
-
-
-def _run(r: Reader, data: Any, where: str, module_id: str) -> Run:
-    m = r.mapping(data, where, _RUN) or {}
-    rule = m.get("rule")
-    if rule not in STEP_RULES:
-        r.error(f"{where}.rule", f"expected a step rule ({', '.join(STEP_RULES)}), got {rule!r}")
-        return Run(r.string(m.get("label"), f"{where}.label"), "adam_step")
-    if not available_in(module_id, rule):
-        r.error(
-            f"{where}.rule",
-            f"{rule} is graded in a later module; an experiment may only train with this "
-            "module's or an earlier module's step rules",
-        )
-    return Run(
-        label=r.string(m.get("label"), f"{where}.label"),
-        rule=rule,
-        hparams=_hparams(r, m.get("hparams", {}), f"{where}.hparams", rule),
-    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from alr.contract import Tolerance
 
@@ -73,53 +74,157 @@ class ExerciseSpec:
 
 
 class ProblemKind(StrEnum):
-    """The objective an experiment trains on (the lesson's three kinds of example)."""
+    """The objective an experiment trains on (course.lab builds each one)."""
 
-    QUADRATIC = "quadratic"  # synthetic ill-conditioned quadratic, minimum known in closed form
-    LOGISTIC = "logistic"  # binary logistic regression on a synthetic separable-ish data set
+    QUADRATIC = "quadratic"  # separable ill-conditioned quadratic, minimum known, minibatch noise
+    VALLEY = "valley"  # a two-parameter valley, drawn as contours with the paths
+    COUNTEREXAMPLE = "counterexample"  # Reddi et al. (2018)'s online convex problem on [-1, 1]
+    LAYERS = "layers"  # least squares through two layers of very different scale
+    LOGISTIC = "logistic"  # binary logistic regression on synthetic data
     SOFTMAX = "softmax"  # multinomial logistic regression (softmax) on synthetic clusters
     TRANSFORMER = "transformer"  # a one-block transformer on a synthetic sequence task
 
 
 class Metric(StrEnum):
-    """A quantity an experiment logs per step (and may plot)."""
+    """A quantity the lab logs per step of a run (course.lab documents each)."""
 
     LOSS = "loss"
-    GRAD_NORM = "grad_norm"  # ||g|| over all tensors
-    UPDATE_NORM = "update_norm"  # ||theta_t - theta_{t-1}|| over all tensors
-    UPDATE_RATIO = "update_ratio"  # max over tensors of ||delta theta_l|| / ||theta_l||
-    TRUST_RATIO = "trust_ratio"  # min over tensors of ||theta_l|| / ||delta theta_l / lr||
-    SECOND_MOMENT = "second_moment"  # mean of the second-moment state (v, square_avg, factors)
-    PARAM_NORM = "param_norm"  # ||theta|| over all tensors
-    VAL_LOSS = "val_loss"  # loss on held-out data (problems that have it: the transformer)
+    VAL_LOSS = "val_loss"
+    GRAD_NORM = "grad_norm"
+    PARAM_NORM = "param_norm"
+    UPDATE_NORM = "update_norm"
+    UPDATE_RMS = "update_rms"
+    UPDATE_MAX = "update_max"
+    UPDATE_MIN = "update_min"
+    UPDATE_RATIO = "update_ratio"  # median over tensors of ||delta theta_l|| / ||theta_l||
+    UPDATE_RATIO_LO = "update_ratio_lo"
+    UPDATE_RATIO_HI = "update_ratio_hi"
+    RATIO_SPREAD = "ratio_spread"  # max / min over tensors of the update ratio
+    V_HAT = "v_hat"  # mean of the bias-corrected second-moment estimate the step divides by
+    X = "x"  # mean of all coordinates (the iterate of a one-parameter problem)
+
+
+#: Metrics also logged per tensor, as "<metric>[<tensor name>]".
+PER_TENSOR = (Metric.PARAM_NORM, Metric.UPDATE_RATIO)
+
+
+class Panel(StrEnum):
+    """A panel of an experiment's figure: a metric over the steps, or the contour paths."""
+
+    LOSS = "loss"
+    VAL_LOSS = "val_loss"
+    GRAD_NORM = "grad_norm"
+    PARAM_NORM = "param_norm"
+    UPDATE_NORM = "update_norm"
+    UPDATE_RMS = "update_rms"
+    UPDATE_MAX = "update_max"
+    UPDATE_RATIO = "update_ratio"  # median line with the min..max band over tensors
+    RATIO_SPREAD = "ratio_spread"
+    V_HAT = "v_hat"
+    X = "x"
+    TRAJECTORY = "trajectory"  # two-parameter problems: paths over the loss contours
+
+
+class TorchOptimizer(StrEnum):
+    """torch.optim optimizers an experiment may train with (those with a reference twin)."""
+
+    ADAM = "Adam"
+    ADAMW = "AdamW"
+    RMSPROP = "RMSprop"
+    ADAFACTOR = "Adafactor"
+
+
+class LrDecay(StrEnum):
+    SQRT = "sqrt"  # lr / sqrt(t)
+
+
+class Probe(StrEnum):
+    """A measurement made with a module's functions instead of training (course.lab_probes)."""
+
+    KEY_INEQUALITY = "key_inequality"
+    FACTORED_ESTIMATE = "factored_estimate"
+    RANK_ONE = "rank_one"
+    DECAY_SCHEDULE = "decay_schedule"
+    EPSILON = "epsilon"
+    AMSGRAD_RATE = "amsgrad_rate"
+    DIAGNOSTICS = "diagnostics"
+    LAYERWISE = "layerwise"
+
+
+class Relation(StrEnum):
+    BELOW = "below"  # measured < target
+    ABOVE = "above"  # measured > target
+    NEAR = "near"  # |measured - target| <= rtol * |target|
+
+
+class Stat(StrEnum):
+    """Which value of a logged series a quantity takes (besides a step number)."""
+
+    FIRST = "first"
+    LAST = "last"
+    MIN = "min"
+    MAX = "max"
+    MEAN = "mean"
+    TAIL = "tail"  # the mean over the last fifth of the steps
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """`metric` of run `run` (of one `tensor` when given) at a step `at` or a statistic over the
+    steps, times `times`. For a probe, `run` is the probe's name and `metric` one of its values."""
+
+    run: str
+    metric: str
+    at: int | Stat = Stat.LAST
+    times: float = 1.0
+    tensor: str = ""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A sentence of an experiment's text, made checkable: `measure` `relation` `target`."""
+
+    says: str
+    measure: Quantity
+    relation: Relation
+    target: Quantity | float
+    rtol: float = 0.0
 
 
 @dataclass(frozen=True)
 class Run:
-    """One training run of an experiment: a step rule (a graded function) and its hparams."""
+    """One training run: a step rule (a graded function, or a lab helper such as `sgd_step`) or
+    a torch.optim optimizer (`torch`), with its hyperparameters."""
 
     label: str
-    rule: str
-    hparams: dict[str, float | int | bool | str | tuple[str, ...]] = field(default_factory=dict)
+    rule: str = ""
+    torch: TorchOptimizer | None = None
+    hparams: dict[str, Any] = field(default_factory=dict)
+    batch_size: int | None = None  # overrides the experiment's
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """An example of the section, run in the notebook with the student's own functions.
+    """An example of the section, run in the notebook with the learner's own functions.
 
-    `runs` are trained for `steps` steps on the same problem (same seed) and the `plot` metrics
-    are drawn side by side; `code` is extra Python run after training (names available: `logs`,
-    the problem `problem`, every function of the notebook).
+    Either `runs` trained for `steps` steps on `problem` (same seed; minibatches of
+    `batch_size` unless a run sets its own; lr / sqrt(t) with `lr_decay`), their `plot` panels
+    drawn side by side, or a `probe`. `text` says what is run; `expectations` say what it
+    shows, each checked in the notebook ("what you should see") and by the build on the
+    reference solutions.
     """
 
     id: str
     title: str
-    problem: ProblemKind
     text: str
-    runs: tuple[Run, ...]
-    steps: int
-    plot: tuple[Metric, ...]
-    code: str = ""
+    expectations: tuple[Expectation, ...]
+    problem: ProblemKind | None = None
+    runs: tuple[Run, ...] = ()
+    steps: int = 0
+    plot: tuple[Panel, ...] = ()
+    batch_size: int | None = None
+    lr_decay: LrDecay | None = None
+    probe: Probe | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +237,14 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A diagnostic question of the section with its worked answer (markdown)."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
 class Reading:
     """The section's parts, as the lesson has them (markdown with $math$)."""
 
@@ -140,7 +253,7 @@ class Reading:
     formulas: str
     proof_sketch: str
     implementation: str
-    diagnostic_questions: tuple[str, ...]
+    diagnostic_questions: tuple[Question, ...]
     ai_connection: str
 
 

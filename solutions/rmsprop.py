@@ -7,10 +7,11 @@ theta = theta - lr * g / (sqrt(v_t) + eps)
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from solutions.decay import coupled_l2_grad
-from solutions.moments import adam_direction, adam_second_moment
+from solutions.moments import ema
 
 
 def rmsprop_step(
@@ -25,5 +26,10 @@ def rmsprop_step(
 ) -> tuple[Tensor, Tensor]:
     """One RMSProp update; returns (theta, square_avg)."""
     g = coupled_l2_grad(theta, grad, weight_decay)
-    square_avg = adam_second_moment(square_avg, g, alpha)  # the same EMA of g**2 as Adam's v
-    return theta - lr * adam_direction(g, square_avg, eps), square_avg
+    square_avg = ema(square_avg, g * g, alpha)
+    return theta - lr * _normalised(g, square_avg, eps), square_avg
+
+
+def _normalised(g: Tensor, square_avg: Tensor, eps: float) -> Tensor:
+    """g / (sqrt(square_avg) + eps): the gradient divided by its running RMS."""
+    return g / (torch.sqrt(square_avg) + eps)

@@ -78,10 +78,12 @@ def test_instructor_guide_commands_run(tmp_path: Path) -> None:
     shutil.copyfile(DATA / "canvas-roster.csv", tmp_path / "canvas-roster.csv")
     run_guide("instructor-guide.md", tmp_path)
     results = tmp_path / "results"
-    alice = json.loads((results / "alice.json").read_text())
+    alice = json.loads((results / "alice" / "3.1.json").read_text())
     assert alice["score"] == alice["max_score"] > 0
-    bob = json.loads((results / "bob.json").read_text())
+    bob = json.loads((results / "bob" / "3.1.json").read_text())
     assert "eps_inside_sqrt" in {t["extra_data"]["diagnosis"] for t in bob["tests"]}
+    collected = json.loads((tmp_path / "nbgrader-results" / "alice" / "3.1.json").read_text())
+    assert collected["score"] == alice["score"] and collected["tests"] == alice["tests"]
     assert "eps_inside_sqrt" in (results / "report.html").read_text()
     assert (results / "queues" / "alice.json").exists()
     assert "Liddell, Alice" in (tmp_path / "canvas-grades.csv").read_text()
@@ -94,7 +96,7 @@ def test_student_guide_commands_run(tmp_path: Path) -> None:
     outputs = run_guide("student-guide.md", tmp_path)
     queue = json.loads((tmp_path / "my-results" / "queues" / "alice.json").read_text())
     assert queue["student"] == "alice" and queue["entries"]
-    assert (tmp_path / "my-results" / "feedback" / "alice.html").exists()
+    assert (tmp_path / "my-results" / "alice" / "3.1.json").exists()
     first = queue["entries"][0]
     assert f"1 {first['kind']} {first['concept']} {first['item']}" in outputs[-1]
-    assert "alice.html" in outputs[-1]
+    assert "3.1.json" in outputs[-1]

@@ -1,4 +1,5 @@
-"""Is the code base ruff- and mypy-clean? (They run as part of the test suite.)"""
+"""Is the code base ruff- and mypy-clean, and are its layers kept (import-linter)? (They run as
+part of the test suite.)"""
 
 from __future__ import annotations
 
@@ -37,3 +38,14 @@ def test_the_package_list_is_the_distributions() -> None:
 
     top_level = importlib.metadata.distribution("adaptive-lr-course").read_text("top_level.txt")
     assert sorted(PACKAGES) == sorted((top_level or "").split())
+
+
+def test_the_layers_are_kept() -> None:
+    """Does import-linter find every layer importing only the layers below it (contract and
+    utilities < solutions < course < grading and quizzes < exports and reports < CLI)?"""
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    proc = subprocess.run(
+        [str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "Contracts: 1 kept, 0 broken." in proc.stdout

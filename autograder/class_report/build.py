@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 from alr.errors import AlrError
 from alr.fileio import write_atomic
-from alr.results import result_path
 from autograder.class_report import page, plots
 from autograder.class_report.load import ClassResults, ReportError, read_class
 from autograder.class_report.quizstats import (
@@ -50,8 +49,8 @@ def module_titles() -> dict[str, str]:
 def _links(found: ClassResults, out: Path) -> page.Links:
     """(student, module) -> the feedback page beside the result, relative to the report."""
     links: page.Links = {}
-    for student, module in found.results.cells:
-        target = result_path(found.results.root, student, module).with_suffix(".html")
+    for (student, module), result in found.results.cells.items():
+        target = found.results.path(result).with_suffix(".html")
         rel = os.path.relpath(target, out.parent) if target.is_file() else None
         links[(student, module)] = quote(Path(rel).as_posix()) if rel else None
     return links

@@ -1,4 +1,5 @@
-"""The report's plots, drawn with matplotlib (Agg) and returned as inline SVG text.
+"""The report's plots, drawn with matplotlib's object API (no pyplot, no global backend) and
+returned as inline SVG text.
 
 Every figure is self-contained SVG (text kept as <text>, no external fonts or images), with a
 per-figure `svg.hashsalt` so the element ids of several figures on one page never collide and
@@ -11,13 +12,10 @@ import io
 from collections.abc import Sequence
 
 import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from autograder.class_report.stats import Distribution, Misconception  # noqa: E402
+from autograder.class_report.stats import Distribution, Misconception
 
 FULL, PARTIAL, ZERO = "#2e7d32", "#f9a825", "#c62828"
 NEUTRAL = "#5c6bc0"
@@ -26,9 +24,8 @@ NEUTRAL = "#5c6bc0"
 def to_svg(fig: Figure, key: str, label: str) -> str:
     """Render `fig` to an inline <svg> element (no XML prolog), labelled for screen readers."""
     buf = io.StringIO()
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"alr-report-{key}"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"alr-report-{key}"}):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
     text = buf.getvalue()
     svg = text[text.index("<svg") :]
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" data-plot="{key}" ', 1)
@@ -51,7 +48,8 @@ def module_histograms(modules: Sequence[Distribution]) -> str:
     """One histogram of per-student score fractions per module (bins of 10%)."""
     cols = 5
     rows = max(1, -(-len(modules) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.3 * rows), squeeze=False, sharey=True)
+    fig = Figure(figsize=(11, 2.3 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
     bins = [i / 10 for i in range(11)]
     for ax, dist in zip(axes.flat, modules, strict=False):
         ax.hist([min(f, 1.0) for f in dist.fractions], bins=bins, color=NEUTRAL, edgecolor="white")
@@ -73,7 +71,8 @@ def function_outcomes(functions: Sequence[Distribution]) -> str:
     full = [d.full for d in functions][::-1]
     partial = [d.partial for d in functions][::-1]
     zero = [d.zero for d in functions][::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.28 * len(functions) + 1.2))
+    fig = Figure(figsize=(9, 0.28 * len(functions) + 1.2))
+    ax = fig.subplots()
     ax.barh(names, full, color=FULL, label="all tests passed")
     ax.barh(names, partial, left=full, color=PARTIAL, label="some passed")
     left = [a + b for a, b in zip(full, partial, strict=True)]
@@ -89,7 +88,8 @@ def function_outcomes(functions: Sequence[Distribution]) -> str:
 def misconception_bars(items: Sequence[Misconception], top: int = 12) -> str:
     """The most frequent misconceptions (students per function and mistake)."""
     shown = list(items[:top])[::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.32 * len(shown) + 1.0))
+    fig = Figure(figsize=(9, 0.32 * len(shown) + 1.0))
+    ax = fig.subplots()
     ax.barh([f"{m.function}: {m.diagnosis}" for m in shown], [len(m.students) for m in shown])
     ax.set_xlabel("students")
     ax.tick_params(axis="y", labelsize=8)
@@ -104,7 +104,8 @@ def option_bars(
     """Small multiples of answer counts: per panel (title, [(option, picks, correct)])."""
     cols = min(4, max(1, len(panels)))
     rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.4 * rows), squeeze=False)
+    fig = Figure(figsize=(11, 2.4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (title, options) in zip(axes.flat, panels, strict=False):
         ax.bar(
             [o for o, _, _ in options],

@@ -7,9 +7,10 @@ Reads, when present, the folders the quiz commands write into a results folder:
     DIR/answers/<student>.jsonl  synced answers (schema "alr-answer/1"): the option(s) picked
     DIR/queues/<student>.json    practice queues (schema "alr-queue/1"): entries with a kind
 
-Per question q and option o, counting each student's latest answer to q only:
+Per question q and option o, counting each student's first answer to q only (the one that
+scores and counts for the queue; later answers are practice):
 
-    picks(q, o) = number of students whose latest response to q is o (or includes o)
+    picks(q, o) = number of students whose first response to q is o (or includes o)
 
 and a question's mean score is sum(score) / sum(max_score) over the students scored on it.
 Which options are correct, and their texts, come from the course's quiz files.
@@ -37,7 +38,7 @@ QUIZ_ATTENTION_BELOW = 0.5
 
 @dataclass(frozen=True)
 class Answer:
-    """One student's scored answer to one question (the latest valid one)."""
+    """One student's scored answer to one question (the first, which scores)."""
 
     question: str
     module: str
@@ -121,16 +122,16 @@ def read_quiz_score(path: Path) -> QuizScore:
     return QuizScore(get_text(path, "student", data.get("student")), tuple(answers))
 
 
-def latest_responses(answers_dir: Path) -> dict[str, dict[str, tuple[str, ...]]]:
-    """question id -> student -> option ids of that student's latest choice answer."""
+def first_responses(answers_dir: Path) -> dict[str, dict[str, tuple[str, ...]]]:
+    """question id -> student -> option ids of that student's first choice answer."""
     out: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
     for path in sorted(answers_dir.glob("*.jsonl")):
         records, _ = read_answer_file(path)
         for r in sorted(records, key=lambda r: (r.answered_at, r.event_id)):
             if isinstance(r.response, str):
-                out[r.question][r.student] = (r.response,)
+                out[r.question].setdefault(r.student, (r.response,))
             elif isinstance(r.response, list):
-                out[r.question][r.student] = tuple(r.response)
+                out[r.question].setdefault(r.student, tuple(r.response))
     return out
 
 
@@ -196,7 +197,7 @@ def read_skill_checks(results_dir: Path) -> SkillChecks:
         if score.student in seen:
             raise fail(path, "student", f"{score.student!r} also scored in {seen[score.student]}")
         seen[score.student] = path
-    responses = latest_responses(results_dir / "answers")
+    responses = first_responses(results_dir / "answers")
     queues = sorted(p for p in (results_dir / "queues").glob("*.json") if p.name[0] != ".")
     learn = Counter(c for p in queues for c in set(_to_learn(p)))
     return SkillChecks(

@@ -32,6 +32,7 @@ from course.cases.expand import CaseInstance
 from course.cases.program import CallOutcome
 from course.cases.trusted import run_trusted
 from solutions.adam import _adam_update
+from solutions.rmsprop import _normalised
 from solutions.trust import _ratio_or_one, is_excluded
 
 _norm = torch.linalg.vector_norm
@@ -91,6 +92,16 @@ _INSIDE = partial(ref.adam_direction, eps_inside_sqrt=True)
 def _ratio_or_zero(num: Tensor, den: Tensor, *norms: Tensor) -> Tensor:
     """The trust-ratio fallback giving 0 on a zero norm."""
     return _ratio_or_one(num, den, *norms) * torch.stack([n > 0 for n in norms]).all()
+
+
+def _rms_inside(g: Tensor, square_avg: Tensor, eps: float) -> Tensor:
+    """RMSProp's normalisation with eps inside the square root."""
+    return _INSIDE(g, square_avg, eps)
+
+
+def _ema_of_root(avg: Tensor, x: Tensor, beta: float) -> Tensor:
+    """An EMA of sqrt(x): fed with g**2, the average of |g|."""
+    return ref.ema(avg, x.sqrt(), beta)
 
 
 def _decay_no_lr(theta: Tensor, lr: float, weight_decay: float) -> Tensor:
@@ -166,6 +177,15 @@ def _decoupled(step: Callable[..., Any]) -> Callable[..., Any]:
 def _no_clipping(*args: Any, d: float, **kw: Any) -> Any:
     """Adafactor without the update clip max(1, RMS(U) / d): the clip with d = inf."""
     return ref.adafactor_step(*args, d=math.inf, **kw)
+
+
+def _rmsprop_raw(
+    theta: Tensor, grad: Tensor, square_avg: Tensor, *, lr: float, weight_decay: float, **kw: float
+) -> Any:
+    """RMSProp whose average is fed with g instead of g**2."""
+    g = ref.coupled_l2_grad(theta, grad, weight_decay)
+    square_avg = ref.ema(square_avg, g, kw["alpha"])
+    return theta - lr * _normalised(g, square_avg, kw["eps"]), square_avg
 
 
 def _ams_max_of_corrected(
@@ -288,14 +308,10 @@ VARIANTS: dict[str, list[Variant]] = {
     ],
     "decoupled_weight_decay": [Variant(M.DECAY_NOT_SCALED_BY_LR, _decay_no_lr)],
     "rmsprop_step": [
-        Variant(M.EPS_INSIDE_SQRT, with_pieces(ref.rmsprop_step, adam_direction=_INSIDE)),
+        Variant(M.EPS_INSIDE_SQRT, with_pieces(ref.rmsprop_step, _normalised=_rms_inside)),
         Variant(M.EMA_WEIGHTS_SWAPPED, with_pieces(ref.rmsprop_step, ema=_swapped)),
-        Variant(
-            M.SECOND_MOMENT_NOT_SQUARED, with_pieces(ref.rmsprop_step, adam_second_moment=_v_abs)
-        ),
-        Variant(
-            M.SECOND_MOMENT_NOT_SQUARED, with_pieces(ref.rmsprop_step, adam_second_moment=_v_raw)
-        ),
+        Variant(M.SECOND_MOMENT_NOT_SQUARED, with_pieces(ref.rmsprop_step, ema=_ema_of_root)),
+        Variant(M.SECOND_MOMENT_NOT_SQUARED, _rmsprop_raw),
         Variant(M.DECOUPLED_INSTEAD_OF_COUPLED, _decoupled(ref.rmsprop_step)),
     ],
     "adam_step": [

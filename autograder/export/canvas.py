@@ -24,7 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from alr.errors import ExportError
-from autograder.export.files import atomic_write, neutralise, number, render_csv
+from alr.fileio import write_atomic
+from autograder.export.files import neutralise, number, render_csv
 from autograder.export.gradesheet import Column, ExportReport, GradeSheet, require_roster
 from autograder.export.identity import IdKind, check
 
@@ -209,5 +210,5 @@ def export_canvas(
     `strict` they are an ExportError and nothing is written.
     """
     text, report = render_canvas(sheet, read_roster(roster), strict=strict)
-    atomic_write(Path(out), text)
+    write_atomic(Path(out), text)
     return replace(report, path=Path(out))

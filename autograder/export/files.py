@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from alr.errors import ExportError
-from alr.fileio import write_atomic
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -49,17 +48,6 @@ def render_csv(rows: Iterable[Sequence[str]]) -> str:
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerows(rows)
     return buffer.getvalue()
-
-
-def atomic_write(path: Path, data: bytes | str) -> Path:
-    """Write `data` to `path` atomically (alr.fileio.write_atomic); a folder that cannot be
-    created becomes an ExportError naming the file, a failed write or replace stays an OSError."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    return write_atomic(path, data)
 
 
 def read_csv(path: Path, what: str) -> tuple[list[str], list[dict[str, str]]]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from alr.contract import MODULE_IDS
 from alr.errors import ExportError
-from autograder.export.files import atomic_write
+from alr.fileio import write_atomic
 from autograder.export.wheel import build_wheel, project_metadata
 from course.secret import read_secret
 
@@ -129,4 +129,4 @@ def export_gradescope(*, out: Path, secret: Path, module: str | None = None) -> 
             _add(archive, "course-secret.txt", f"{inputs.seed:032x}\n".encode(), 0o600)
             if module is not None:
                 _add(archive, "module.txt", f"{module}\n".encode(), 0o644)
-        return atomic_write(Path(out), staged.read_bytes())
+        return write_atomic(Path(out), staged.read_bytes())

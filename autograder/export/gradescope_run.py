@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from alr.errors import AlrError
-from autograder.export.files import atomic_write
+from alr.fileio import write_atomic
 from autograder.grade import grade_batch
 from autograder.stages.load import module_from_name
 from autograder.submissions import Collected, Entry, Layout, safe_id
@@ -115,7 +115,7 @@ def run(root: Path) -> int:
         import traceback
 
         traceback.print_exc()
-    atomic_write(root / "results" / "results.json", json.dumps(data, indent=2) + "\n")
+    write_atomic(root / "results" / "results.json", json.dumps(data, indent=2) + "\n")
     print(f"{student}: {data.get('score')} / {data.get('max_score', '?')}")
     return code
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from alr.contract import MODULE_IDS
 from alr.errors import ExportError
-from alr.results import ModuleResult, Results, read_results, result_path, shown
+from alr.results import ModuleResult, Results, read_results, shown
 from autograder.export.identity import Identity, merge_identity
 from autograder.export.quiz_scores import QuizTotal, load_quiz_totals
 from course.load import load_course
@@ -137,7 +137,7 @@ def _common_max(key: str, sources: Sequence[tuple[str, float]]) -> float:
 def _identities(results: Results) -> dict[str, Identity]:
     fields: dict[str, list[tuple[str, Mapping[str, object]]]] = {}
     for r in results:
-        where = str(result_path(results.root, r.student, r.module, r.submission))
+        where = str(results.path(r))
         fields.setdefault(r.student, []).append((where, r.identity))
     return {s: merge_identity(s, f) for s, f in fields.items()}
 
@@ -172,7 +172,7 @@ def grade_sheet(
             rows.setdefault(student, {})[module] = Cell(
                 result.score, result.max_score, module_feedback(result)
             )
-        where = str(result_path(results.root, student, module))
+        where = str(results.path(result))
         sources.setdefault(module, []).append((where, result.max_score))
     quiz_students = []
     for quiz in quizzes:

@@ -28,7 +28,7 @@ from pathlib import Path
 from pylti1p3.grade import Grade
 
 from alr.errors import ExportError
-from autograder.export.files import atomic_write
+from alr.fileio import write_atomic
 from autograder.export.gradesheet import ExportReport, GradeSheet, column_title, require_roster
 from autograder.export.identity import IdKind, check
 
@@ -112,7 +112,7 @@ def render_scores(
 def write_scores(scores: Sequence[Score], out: Path) -> tuple[Path, ...]:
     """Write `<out>/<student>.json` for every score (each atomically)."""
     return tuple(
-        atomic_write(Path(out) / f"{s.student}.json", json.dumps(s.body, indent=2) + "\n")
+        write_atomic(Path(out) / f"{s.student}.json", json.dumps(s.body, indent=2) + "\n")
         for s in scores
     )
 

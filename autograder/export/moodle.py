@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from alr.errors import ExportError
-from autograder.export.files import atomic_write, neutralise, number, read_student_map, render_csv
+from alr.fileio import write_atomic
+from autograder.export.files import neutralise, number, read_student_map, render_csv
 from autograder.export.gradesheet import ExportReport, GradeSheet, require_roster
 from autograder.export.identity import IdKind, check, is_valid
 
@@ -109,5 +110,5 @@ def export_moodle(
     """Write the Moodle import CSV for `sheet` to `out` (atomically)."""
     emails = read_email_roster(roster) if roster is not None else None
     text, report = render_moodle(sheet, emails, strict=strict, where=roster)
-    atomic_write(Path(out), text)
+    write_atomic(Path(out), text)
     return replace(report, path=Path(out))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from autograder.export.files import atomic_write
+from alr.fileio import write_atomic
 from autograder.export.quiz_text import Part, QuizPart, html, numeric_answer, quiz_parts
 from quizzes.model import Question, QuestionKind, QuizCatalog
 
@@ -110,4 +110,4 @@ def export_moodle_xml(
         from quizzes.bank import load_quizzes
 
         catalog = load_quizzes()
-    return atomic_write(Path(out), render_moodle_xml(catalog, modules=modules, seed=seed))
+    return write_atomic(Path(out), render_moodle_xml(catalog, modules=modules, seed=seed))

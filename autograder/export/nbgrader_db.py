@@ -26,7 +26,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from alr.errors import ExportError
-from alr.results import Results, result_path
+from alr.results import Results
 from autograder.export.gradesheet import ExportReport, grade_sheet
 from autograder.export.quiz_scores import QuizTotal
 
@@ -81,7 +81,7 @@ def cell_scores(results: Results) -> tuple[CellScore, ...]:
                     cell=f"test_{function}",
                     score=math.fsum(t.score for t in tests),
                     max_score=math.fsum(t.max_score for t in tests),
-                    source=str(result_path(results.root, r.student, r.module)),
+                    source=str(results.path(r)),
                 )
             )
     return tuple(scores)

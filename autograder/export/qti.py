@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
-from autograder.export.files import atomic_write
+from alr.fileio import write_atomic
 from autograder.export.quiz_text import QuizPart, decimal, html, numeric_answer, quiz_parts
 from quizzes.model import Question, QuestionKind, QuizCatalog
 
@@ -193,4 +193,4 @@ def export_qti(
         from quizzes.bank import load_quizzes
 
         catalog = load_quizzes()
-    return atomic_write(Path(out), render_qti(catalog, modules=modules, seed=seed))
+    return write_atomic(Path(out), render_qti(catalog, modules=modules, seed=seed))

@@ -3,8 +3,9 @@
 For every call in order: did it run (error, skipped), did it change an input in place, then per
 output: kind (tensor / float), shape, dtype, device, non-finite values, and closeness
 |s - r| <= atol * scale + rtol * |r| with scale = max(1, RMS(r)) (atol scales with the magnitude
-of the values). In float64, the displacement of theta from its start is
-compared too, |ds - dr| <= 1e-9 max|dr| + 64 eps max|theta|, so mistakes that only move theta by a
+of the values), the tolerance of the contract (`alr.contract.tolerance_for`, the one the
+notebooks' tests use). In float64, the displacement of theta from its start is compared too,
+|ds - dr| <= DISPLACEMENT_RTOL max|dr| + 64 eps max|theta|, so mistakes that move theta by a
 tiny amount (default eps, small lr) are still seen. Last, a result that shares storage with an
 input fails (checked after the values, so a wrong value is reported and diagnosed first).
 
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from alr.contract import DISPLACEMENT_RTOL
 from autograder.diagnosis.variants import EQUIVALENT
 from autograder.sandbox.protocol import CallRecord, OutputValue
 from autograder.stages.context import CaseCheck, Context, Failure
@@ -199,10 +201,6 @@ def _value_message(what: str, s: np.ndarray, r: np.ndarray, rtol: float) -> str:
         f"{what} differs from the reference: largest error {rel:.2g} of the values' size "
         f"(tolerance {rtol:.0e})"
     )
-
-
-#: float64: a step's displacement may differ from the rule's by this share of its size.
-DISPLACEMENT_RTOL = 1e-9
 
 
 def _displacement(name: str, s: np.ndarray, r: np.ndarray, case: CaseInstance) -> str | None:

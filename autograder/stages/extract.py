@@ -297,9 +297,9 @@ def extract_functions(ctx: Context) -> Context:
         return replace(ctx, error=f"the code could not be read ({_one_line(exc)})")
     ctx = replace(ctx, extracted=extracted, notes=ctx.notes + extracted.notes)
     if ctx.modules is None:  # a .py file grades the modules whose functions it defines
-        modules = tuple(
-            m for m in MODULE_IDS if any(FUNCTION_MODULE[f] == m for f in extracted.defined)
-        )
+        graded = {FUNCTION_MODULE[f] for f in ctx.settings.plan.cases}
+        defined = {FUNCTION_MODULE[f] for f in extracted.defined}
+        modules = tuple(m for m in MODULE_IDS if m in defined & graded)
         if not modules:
             return replace(
                 ctx,

@@ -13,8 +13,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alr.fileio import write_atomic
-from alr.results import ModuleResult, TestRecord, result_path, shown, write_result
+from alr.results import (
+    ModuleResult,
+    TestRecord,
+    readable,
+    result_path,
+    shown,
+    write_result,
+)
 from autograder.feedback.page import feedback_html
+from autograder.sandbox.protocol import RunStatus
 from autograder.stages.context import Context, TestResult
 
 
@@ -46,7 +54,7 @@ def _summary(ctx: Context, tests: tuple[TestRecord, ...], module: str | None) ->
     missing = [f for f in functions if ctx.extracted and f not in ctx.extracted.defined]
     if missing and not ctx.error:
         lines.append("Not defined in your submission: " + ", ".join(missing) + ".")
-    if ctx.run is not None and ctx.run.message and ctx.run.status != "ok":
+    if ctx.run is not None and ctx.run.message and ctx.run.status is not RunStatus.OK:
         lines.append(f"Running your code: {ctx.run.message}")
     lines += ctx.notes
     return "\n".join(lines)
@@ -59,7 +67,7 @@ def module_results(ctx: Context) -> tuple[ModuleResult, ...]:
         module=None,
         tests=(),
         output=_summary(ctx, (), None),
-        submission=ctx.path.name,
+        submission=readable(ctx.path.name),
         sha256=ctx.sha256,
         grader_version=ctx.settings.grader_version,
         inputs=ctx.settings.inputs,

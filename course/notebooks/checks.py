@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from alr.contract import FUNCTIONS
+from alr.contract import DISPLACEMENT_RTOL, FUNCTIONS
 from course.cases.expand import NOTEBOOK_SEED, CaseInstance, expand_case
 from course.cases.program import Call, Ref, RefDict
 from course.cases.trusted import run_reference
@@ -173,7 +173,8 @@ def case_test(inst: CaseInstance) -> str:
             start = ""
             if names.start == var:
                 moved = _minus(value, _start_value(inst, names.start))
-                start = f", start={var}_0, moved={literal(moved, 'float64', EXPECTED_DIGITS)}"
+                moves = literal(moved, "float64", EXPECTED_DIGITS)
+                start = f", start={var}_0, moved={moves}, drtol={DISPLACEMENT_RTOL!r}"
             lines.append(
                 f'check("{var}", {var}, {literal(value, "float64", EXPECTED_DIGITS)}, '
                 f'"{inst.dtype}", rtol={tol.rtol!r}, atol={tol.atol!r}{start})'

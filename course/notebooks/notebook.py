@@ -1,13 +1,17 @@
 """The nbgrader source notebook of a module, cell by cell, from the module spec alone.
 
 Layout: title and definition, the useful formulas, three locked cells of given code (imports
-and functions from other modules, the experiment lab, the test helper), then per graded
-function its instructions, a solution cell (`solution_<fn>`, reference body between
-`### BEGIN SOLUTION`/`### END SOLUTION`) and an autograded test cell (`test_<fn>`, the
-function's points, visible tests on the small example, grading cases between
-`### BEGIN HIDDEN TESTS`/`### END HIDDEN TESTS`); then the proof sketch, the experiments, the
-non-examples, implementation consequences, diagnostic questions, AI connection and the skill
-check. Cell ids are stable (derived from the module and position), so builds are reproducible.
+and functions of earlier modules, the experiment lab, the test helper), collapsed
+(`source_hidden`) so the first exercise follows the reading; then per graded function its
+instructions, a solution cell (`solution_<fn>`, reference body between
+`### BEGIN SOLUTION`/`### END SOLUTION`), an autograded test cell (`test_<fn>`, the function's
+points, visible tests on the small example, grading cases between
+`### BEGIN HIDDEN TESTS`/`### END HIDDEN TESTS`) and, for step rules, a cell of property checks
+the learner can run (agreement with torch.optim, the first Adam step, gradient scaling); then
+the proof sketch, the experiments (each trains, plots and prints "what you should see", ✓ or ✗
+with the numbers), the non-examples, implementation consequences, the diagnostic questions each
+with its worked answer behind "Show answer", the AI connection and the skill check. Cell ids are
+stable (derived from the module and position), so builds are reproducible.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from course import lab, nbcheck
+from course import lab, lab_checks, lab_probes, lab_problems, nbcheck
+from course.expect import claim_source
+from course.experiments import HELPER_RULES
 from course.notebooks.checks import case_test, instances, literal
 from course.notebooks.code import given_source, solution_source
 from course.spec import Experiment, ModuleSpec
@@ -48,9 +54,42 @@ def _nbgrader(
 
 
 def _verbatim(module: Any) -> str:
-    """A helper module's source for a notebook cell (no `from __future__`: a cell is not a file)."""
+    """A helper module's source for a notebook cell: no `from __future__` (a cell is not a file)
+    and no imports of the course package (the cells before it define those names)."""
     lines = inspect.getsource(module).splitlines()
-    return "\n".join(l for l in lines if l != "from __future__ import annotations").strip() + "\n"
+    kept = [
+        l
+        for l in lines
+        if l != "from __future__ import annotations" and not l.startswith("from course")
+    ]
+    return "\n".join(kept).strip() + "\n"
+
+
+_ADAM_PROBE = {"lr": 0.1, "beta1": 0.8, "beta2": 0.9, "eps": 1e-3, "weight_decay": 0.1}
+#: Step rule -> hyperparameters of its torch.optim agreement check; the Adam family also gets
+#: the first-step and gradient-scale checks (course.lab_checks).
+PROPERTY_CHECKS: dict[str, dict[str, float]] = {
+    "rmsprop_step": {"lr": 0.05, "alpha": 0.9, "eps": 1e-3, "weight_decay": 0.1},
+    "adamw_step": _ADAM_PROBE,
+    "adafactor_step": {"lr": 0.05, "weight_decay": 0.1},
+    "adam_step": _ADAM_PROBE,
+    "amsgrad_step": _ADAM_PROBE,
+}
+_ADAM_FAMILY = ("adam_step", "adamw_step", "amsgrad_step")
+
+
+def property_checks(function: str) -> str:
+    """The cell of checks a learner runs on a step rule (printed with ✓ or ✗ and the numbers)."""
+    hp = ", ".join(f"{k!r}: {v!r}" for k, v in PROPERTY_CHECKS[function].items())
+    lines = [f"agrees_with_torch({function}, {{{hp}}})"]
+    if function in _ADAM_FAMILY:
+        decay = ", weight_decay=0.0" if function == "adamw_step" else ""
+        lines.append(f"first_step_moves_by_lr({function}{decay})")
+        lines.append(f"step_ignores_gradient_scale({function}{decay})")
+    return "\n".join(lines)
+
+
+HIDDEN = {"jupyter": {"source_hidden": True}}
 
 
 class _Cells:
@@ -68,9 +107,13 @@ class _Cells:
             cell.metadata.update(_nbgrader(grade_id, **nb))
         self.cells.append(cell)
 
-    def code(self, source: str, grade_id: str | None = None, **nb: Any) -> None:
+    def code(
+        self, source: str, grade_id: str | None = None, *, hidden: bool = False, **nb: Any
+    ) -> None:
         cell = nbformat.v4.new_code_cell(source.rstrip("\n"))
         cell.id = self._id(grade_id)
+        if hidden:
+            cell.metadata.update(HIDDEN)
         if grade_id:
             cell.metadata.update(_nbgrader(grade_id, **nb))
         self.cells.append(cell)
@@ -86,26 +129,39 @@ def source_notebook(
         f"# Module {module.id}: {module.title}\n\n*{module.part}* · central object: "
         f"**{module.object}**\n\nRead the definition and formulas, implement each function in "
         "its cell (remove the `raise NotImplementedError()`), run the test cell below it, then "
-        "run the experiments: they train with *your* functions. Locked cells are given code."
+        "run the experiments: they train with *your* functions and say what you should see. "
+        "The three collapsed cells below are given code (imports and functions of earlier "
+        "modules, the experiment lab, the test helper): run them, and open them if you are "
+        "curious."
     )
     c.md("## Definition\n\n" + r.definition)
     c.md("## Useful formulas\n\n" + r.formulas)
     c.code(
-        "# Given: imports and functions from other modules (read-only).\n" + given_source(module),
+        "# Given: imports and functions from earlier modules (read-only).\n" + given_source(module),
         "given",
+        hidden=True,
         locked=True,
     )
     c.code(
-        "# Given: the experiment lab (problems, training loop, plots).\n"
-        "torch.set_num_threads(1)  # tiny models train fastest on one thread\n" + _verbatim(lab),
+        "# Given: the experiment lab (problems, training loop, plots, what you should see).\n"
+        "torch.set_num_threads(1)  # tiny models train fastest on one thread\n"
+        + "\n\n".join(_verbatim(m) for m in (lab_problems, lab, lab_probes, lab_checks)),
         "lab",
+        hidden=True,
         locked=True,
     )
-    c.code("# Given: the helper the tests use.\n" + _verbatim(nbcheck), "check_helper", locked=True)
+    c.code(
+        "# Given: the helper the tests use.\n" + _verbatim(nbcheck),
+        "check_helper",
+        hidden=True,
+        locked=True,
+    )
     for number, (task, exercise) in enumerate(zip(module.tasks, module.exercises, strict=True), 1):
         points = f"{exercise.points:g} point{'s' if exercise.points != 1 else ''}"
         c.md(f"## Exercise {number}: `{task.function}` ({points})\n\n{task.text}")
-        c.code(solution_source(task.function), f"solution_{task.function}", solution=True)
+        c.code(
+            solution_source(task.function, module.id), f"solution_{task.function}", solution=True
+        )
         c.code(
             _test_cell(task.function, module),
             f"test_{task.function}",
@@ -113,20 +169,26 @@ def source_notebook(
             locked=True,
             points=exercise.points,
         )
+        if task.function in PROPERTY_CHECKS:
+            c.md(
+                f"**Check it yourself** (not graded): properties your `{task.function}` must "
+                "have, each printed with ✓ or ✗ and the numbers."
+            )
+            c.code(property_checks(task.function))
     c.md("## Proof sketch\n\n" + r.proof_sketch)
     c.md(
-        "## Experiments\n\nEach experiment trains with your functions on the same problem and "
-        "seed, logs the metrics and plots them. They run in a few seconds on a laptop CPU."
+        "## Experiments\n\nEach experiment trains with your functions (or measures them), "
+        "plots what it logs and prints **what you should see**: every claim of its text, "
+        "measured, with ✓ or ✗. They run in a few seconds on a laptop CPU."
     )
     for experiment in module.experiments:
-        c.md(f"### {experiment.title}\n\n{experiment.text}")
+        c.md(experiment_markdown(experiment))
         c.code(experiment_code(experiment))
     c.md("## Non-examples\n\n" + r.non_examples)
     c.md("## Implementation consequences\n\n" + r.implementation)
-    c.md(
-        "## Diagnostic questions\n\n"
-        + "\n".join(f"{i}. {q.strip()}" for i, q in enumerate(r.diagnostic_questions, 1))
-    )
+    c.md("## Diagnostic questions\n\nAnswer each one yourself first; then open its worked answer.")
+    for i, q in enumerate(r.diagnostic_questions, 1):
+        c.md(answer_markdown(i, q.question, q.answer), f"answer_{i}", locked=True)
     c.md("## AI connection\n\n" + r.ai_connection)
     for cell in skill_check or []:
         c.cells.append(cell)
@@ -137,6 +199,14 @@ def source_notebook(
         "language_info": {"name": "python"},
     }
     return nb
+
+
+def answer_markdown(number: int, question: str, answer: str) -> str:
+    """A diagnostic question with its worked answer collapsed behind "Show answer"."""
+    return (
+        f"**Question {number}.** {question.strip()}\n\n<details><summary>Show answer</summary>"
+        f"\n\n{answer.strip()}\n\n</details>"
+    )
 
 
 def _test_cell(function: str, module: ModuleSpec) -> str:
@@ -158,17 +228,43 @@ def _test_cell(function: str, module: ModuleSpec) -> str:
     )
 
 
+def experiment_markdown(experiment: Experiment) -> str:
+    """The experiment's title, what it runs, and what it shows (its expectations)."""
+    shows = "\n".join(f"- {e.says.strip()}" for e in experiment.expectations)
+    return f"### {experiment.title}\n\n{experiment.text.strip()}\n\nWhat you should see:\n\n{shows}"
+
+
 def experiment_code(experiment: Experiment) -> str:
-    """The code cell of one experiment: train every run, plot, summarise, then extra code."""
-    lines = [f"problem = PROBLEMS[{experiment.problem.value!r}]()", "logs = {"]
-    for run in experiment.runs:
-        hp = "{" + ", ".join(f"{k!r}: {literal(v)}" for k, v in run.hparams.items()) + "}"
-        call = f"train(problem, {run.rule}, {hp}, steps={experiment.steps})"
-        lines.append(f"    {json.dumps(run.label)}: {call},")
-    lines.append("}")
-    metrics = ", ".join(repr(m.value) for m in experiment.plot)
-    lines.append(f"plot_logs(logs, [{metrics}], title={json.dumps(experiment.title)})")
-    lines.append("summarise(logs)")
-    if experiment.code.strip():
-        lines.append(experiment.code.rstrip("\n"))
+    """The code cell of one experiment: train every run (or probe), plot, judge the claims."""
+    if experiment.probe is not None:
+        fn = lab_probes.PROBES[experiment.probe.value]
+        args = ", ".join(f"{n}={n}" for n in inspect.signature(fn).parameters)
+        name = experiment.probe.value
+        lines = [f"logs = {{{name!r}: probe({name!r}, {args})}}"]
+    else:
+        assert experiment.problem is not None
+        lines = [f"problem = PROBLEMS[{experiment.problem.value!r}]()", "logs = {"]
+        for run in experiment.runs:
+            hp = "{" + ", ".join(f"{k!r}: {literal(v)}" for k, v in run.hparams.items()) + "}"
+            rule = (
+                f"torch.optim.{run.torch.value}"
+                if run.torch
+                else HELPER_RULES[run.rule].source
+                if run.rule in HELPER_RULES
+                else run.rule
+            )
+            options = ""
+            if batch := run.batch_size or experiment.batch_size:
+                options += f", batch_size={batch}"
+            if experiment.lr_decay is not None:
+                options += f", lr_decay={experiment.lr_decay.value!r}"
+            call = f"train(problem, {rule}, {hp}, steps={experiment.steps}{options})"
+            lines.append(f"    {json.dumps(run.label, ensure_ascii=False)}: {call},")
+        lines.append("}")
+        panels = ", ".join(repr(p.value) for p in experiment.plot)
+        title = json.dumps(experiment.title, ensure_ascii=False)
+        lines.append(f"plot_logs(logs, [{panels}], title={title})")
+    lines.append("what_you_should_see(logs, [")
+    lines += [f"    {claim_source(e)}," for e in experiment.expectations]
+    lines.append("])")
     return "\n".join(lines) + "\n"

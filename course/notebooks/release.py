@@ -4,7 +4,8 @@ The student version goes through nbgrader's own preprocessors, in the order
 `nbgrader generate_assignment` runs them (without the gradebook step): lock cells, clear
 solution regions to nbgrader's stub, clear outputs, check metadata, compute checksums, clear
 hidden tests, compute checksums again. The solution version keeps the reference code and the
-hidden tests and drops the nbgrader markers and metadata.
+hidden tests, shows the worked answers of the diagnostic questions open, and drops the nbgrader
+markers and metadata.
 """
 
 from __future__ import annotations
@@ -51,9 +52,13 @@ def student_notebook(source: NotebookNode) -> NotebookNode:
 
 
 def solution_notebook(source: NotebookNode) -> NotebookNode:
-    """The reference solution: source code kept, nbgrader markers and metadata removed."""
+    """The reference solution: source code kept, worked answers open, nbgrader markers and
+    metadata removed."""
     nb = copy.deepcopy(source)
     for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if grade_id.startswith("answer_"):
+            cell.source = cell.source.replace("<details>", "<details open>", 1)
         cell.metadata.pop("nbgrader", None)
         if cell.cell_type == "code":
             lines = cell.source.split("\n")

@@ -4,14 +4,18 @@ exactly the cells the students submitted: blank elsewhere, an error for what can
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from alr.results import read_results
 from autograder.grade import grade_batch
 from autograder.submissions import InputError, Layout, collect, safe_id
+from cli import main
 from cli.demo_class import DATA, fill_notebook
 
 pytestmark = pytest.mark.slow
@@ -152,3 +156,60 @@ def test_any_name_maps_to_a_safe_unique_id(raw):
     assert sid == safe_id(raw) and (sid == raw) == (raw == "alice")
     others = {safe_id(r) for r in ("-rf", "_rf", "rf", "quizzes", "quizzes_", "x" * 255, "x" * 256)}
     assert len(others) == 7
+
+
+def test_a_canvas_download_exports_back_to_canvas_and_lti_cell_by_cell(tmp_path):
+    """Graded from Canvas's download, does the Canvas import CSV hold each student's grade in
+    exactly the modules they submitted (matched by Canvas user id), blank elsewhere, and do the
+    LTI scores count only submitted modules?"""
+    folder = tmp_path / "canvas"
+    for name, module in [
+        ("ada_101_9001_module-3-1.ipynb", "3.1"),
+        ("ada_101_9002_module-3-2.ipynb", "3.2"),
+        ("ben_102_9003_module-3-1.ipynb", "3.1"),
+    ]:
+        _place(_notebook(module, tmp_path / "tmp"), folder / name)
+    _grade([folder], tmp_path)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "Student,ID,SIS User ID,SIS Login ID,Section\n"
+        '"Lovelace, Ada",101,S-1,ada,A\n"Ode, Ben",102,S-2,ben,A\n"Sea, Cy",103,S-3,cy,A\n'
+    )
+    runner = CliRunner()
+    results = tmp_path / "results"
+    out = runner.invoke(
+        main,
+        [
+            "export",
+            "canvas",
+            str(results),
+            "--out",
+            str(tmp_path / "c.csv"),
+            "--roster",
+            str(roster),
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    rows = list(csv.reader(io.StringIO((tmp_path / "c.csv").read_text())))
+    header = rows[0]
+    col = {h.split(" ")[0]: i for i, h in enumerate(header) if h[:3] in ("3.1", "3.2")}
+    by_id = {r[1]: r for r in rows[2:]}
+    assert set(by_id) == {"101", "102"}  # cy submitted nothing: not written
+    assert (by_id["101"][col["3.1"]], by_id["101"][col["3.2"]]) == ("10", "10")
+    assert (by_id["102"][col["3.1"]], by_id["102"][col["3.2"]]) == ("10", "")
+    assert "ben (3.2)" in out.output  # the blank cell is listed
+    lti = runner.invoke(
+        main,
+        [
+            "export",
+            "lti",
+            str(results),
+            "--out",
+            str(tmp_path / "lti"),
+            "--timestamp",
+            "2026-03-09T12:00:00",
+        ],
+    )
+    assert lti.exit_code == 0, lti.output
+    ben = json.loads((tmp_path / "lti" / "ben.json").read_text())
+    assert (ben["scoreGiven"], ben["scoreMaximum"]) == (10, 10)

@@ -64,12 +64,48 @@ def test_grading_cases_cover_the_probes_and_edge_cases() -> None:
 
 
 def test_every_module_has_the_three_kinds_of_example() -> None:
-    """Does each module run a quadratic, a logistic/softmax and a transformer experiment?"""
+    """Does each module run a synthetic problem, a logistic/softmax and a transformer experiment,
+    every experiment declaring what it shows, and every diagnostic question a worked answer?"""
+    synthetic = {
+        ProblemKind.QUADRATIC,
+        ProblemKind.VALLEY,
+        ProblemKind.COUNTEREXAMPLE,
+        ProblemKind.LAYERS,
+    }
     for module in load_course().modules:
         kinds = {e.problem for e in module.experiments}
-        assert ProblemKind.QUADRATIC in kinds and ProblemKind.TRANSFORMER in kinds
+        assert kinds & synthetic and ProblemKind.TRANSFORMER in kinds
         assert kinds & {ProblemKind.LOGISTIC, ProblemKind.SOFTMAX}
+        assert all(e.expectations for e in module.experiments)
         assert len(module.reading.diagnostic_questions) >= 3
+        assert all(q.answer.strip() for q in module.reading.diagnostic_questions)
+
+
+def test_the_problems_of_the_issue_are_in_the_course() -> None:
+    """Stochastic minibatches, the counterexample in 4.3, a large-batch layers problem in 3.5,
+    Adam + L2 against AdamW on one base optimizer in 3.2, uncorrected first steps in 4.1 and the
+    contour paths of SGD, RMSProp, Adam and AdamW."""
+    course = load_course()
+
+    def experiments(module_id: str) -> list:
+        return list(course.module(module_id).experiments)
+
+    assert any(
+        e.batch_size or any(r.batch_size for r in e.runs)
+        for m in course.modules
+        for e in m.experiments
+    )
+    assert any(e.problem is ProblemKind.COUNTEREXAMPLE for e in experiments("4.3"))
+    layers = [e for e in experiments("3.5") if e.problem is ProblemKind.LAYERS]
+    assert layers and (layers[0].batch_size or 0) >= 128
+    logistic = next(e for e in experiments("3.2") if e.problem is ProblemKind.LOGISTIC)
+    assert {(r.torch and r.torch.value, r.rule) for r in logistic.runs} == {
+        ("Adam", ""),
+        (None, "adamw_step"),
+    }
+    assert any(r.rule == "adam_without_correction" for e in experiments("4.1") for r in e.runs)
+    valley = next(e for e in experiments("3.2") if e.problem is ProblemKind.VALLEY)
+    assert "trajectory" in {p.value for p in valley.plot} and len(valley.runs) == 4
 
 
 Edit = Callable[[str], str]
@@ -159,13 +195,122 @@ MUTATIONS: list[tuple[str, Edit, str, str]] = [
         "needs 'weight_decay'",
     ),
     (
-        "3.3",
+        "3.1",
         _replace(
-            "rule: adamw_step, hparams: {lr: 0.05, weight_decay: 0.0}}",
-            "rule: lamb_step, hparams: {lr: 0.05, weight_decay: 0.0}}",
+            '{label: "RMSProp", rule: rmsprop_step, hparams: {lr: 0.2, alpha: 0.99}}',
+            '{label: "RMSProp", rule: amsgrad_step, hparams: {lr: 0.2}}',
         ),
         "experiments[0].runs[0].rule",
-        "lamb_step is graded in a later module",
+        "amsgrad_step is graded in a later module",
+    ),
+    (
+        "3.4",
+        _replace(
+            '{label: "AdamW lr 0.05", torch: AdamW, hparams: {lr: 0.05, weight_decay: 0.0}}',
+            '{label: "AdamW lr 0.05", rule: adamw_step, hparams: {lr: 0.05, weight_decay: 0.0}}',
+        ),
+        "experiments[0].runs[1].rule",
+        "adamw_step calls adam_direction, bias_correction, graded in a later module",
+    ),
+    (
+        "3.2",
+        _replace(
+            "torch: Adam, hparams: {lr: 0.1}}", "torch: Adam, hparams: {lr: 0.1, alpha: 0.9}}"
+        ),
+        "experiments[0].runs[2].hparams.alpha",
+        "not a hyperparameter of Adam",
+    ),
+    (
+        "3.2",
+        _replace("rule: sgd_step, hparams: {lr: 0.09}}", "rule: sgd_step, torch: Adam}"),
+        "experiments[0].runs[0]",
+        "expected exactly one of rule",
+    ),
+    (
+        "3.2",
+        _replace("rule: sgd_step, hparams: {lr: 0.09}}", "rule: adam_without_correction}"),
+        "experiments[0].runs[0].rule",
+        "built from adam_step, graded in a later module",
+    ),
+    (
+        "3.1",
+        _replace(
+            "measure: {run: RMSProp, metric: update_max, at: 1}",
+            "measure: {run: RMSprop, metric: update_max, at: 1}",
+        ),
+        "experiments[0].expect[0].measure.run",
+        "expected a run label",
+    ),
+    (
+        "3.1",
+        _replace(
+            "measure: {run: RMSProp, metric: update_max, at: 1}",
+            "measure: {run: RMSProp, metric: update_maximum, at: 1}",
+        ),
+        "experiments[0].expect[0].measure.metric",
+        "expected one of loss",
+    ),
+    (
+        "3.1",
+        _replace(
+            "measure: {run: RMSProp, metric: update_max, at: 1}",
+            "measure: {run: RMSProp, metric: update_max, at: 61}",
+        ),
+        "experiments[0].expect[0].measure.at",
+        "after the last step (60)",
+    ),
+    (
+        "3.1",
+        _replace("        below: 2.000001\n", "        beyond: 2.000001\n"),
+        "experiments[0].expect[0]",
+        "expected exactly one of below, above or near",
+    ),
+    (
+        "3.1",
+        _replace("        below: 2.000001\n", "        below: 2.000001\n        rtol: 0.1\n"),
+        "experiments[0].expect[0].rtol",
+        "rtol goes with near only",
+    ),
+    (
+        "3.4",
+        _replace(
+            "metric: param_norm, tensor: bias, at: 1}", "metric: param_norm, tensor: biases, at: 1}"
+        ),
+        "experiments[2].expect[0].measure.tensor",
+        "expected a tensor of the problem (W, bias)",
+    ),
+    (
+        "3.2",
+        _replace("    probe: key_inequality\n", "    probe: key_inequality\n    steps: 5\n"),
+        "experiments[1].steps",
+        "a probe experiment trains nothing",
+    ),
+    (
+        "3.2",
+        _replace("measure: {metric: worst_ratio}", "measure: {metric: worst}"),
+        "experiments[1].expect[0].measure.metric",
+        "expected one of worst_ratio, constant_ratio",
+    ),
+    (
+        "3.1",
+        _replace("plot: [loss, update_max, v_hat]", "plot: [loss, trajectory]"),
+        "experiments[0].plot",
+        "trajectory (contours) is drawn for the valley problem only",
+    ),
+    (
+        "4.3",
+        _replace("    steps: 90\n", "    steps: 90\n    batch_size: 2\n"),
+        "experiments[0].batch_size",
+        "the counterexample problem has no minibatches",
+    ),
+    (
+        "3.1",
+        _replace(
+            "      answer: |\n        The last $t$ values",
+            "      reply: |\n        The last $t$ values",
+        ),
+        "reading.diagnostic_questions[0].reply",
+        "unknown key",
     ),
     (
         "3.4",
@@ -182,16 +327,10 @@ MUTATIONS: list[tuple[str, Edit, str, str]] = [
         "exercises[0].cases[2].names",
         "expected one name per shape (3), got 1",
     ),
-    (
-        "3.1",
-        _replace("    code: |\n      lr, alpha", "    code: |\n      lr alpha"),
-        "experiments[0].code",
-        "Python syntax error",
-    ),
     ("3.1", _replace('id: "3.1"', 'id: "3.9"'), "id", "expected one of 3.1"),
     (
         "3.1",
-        _replace("plot: [loss, update_norm, second_moment]", "plot: [loss, val_loss]"),
+        _replace("plot: [loss, update_max, v_hat]", "plot: [loss, val_loss]"),
         "experiments[0].plot",
         "val_loss is logged for the transformer problem only",
     ),

@@ -1,8 +1,9 @@
 """Executing the generated notebooks with real kernels (nbclient).
 
-Every solution notebook runs top to bottom without error (its visible and hidden tests pass and
-its experiments train); every student notebook runs until the first graded function's test cell
-and stops there with NotImplementedError. Notebooks run two at a time, each in its own kernel.
+Every solution notebook runs top to bottom without error (its visible and hidden tests pass, its
+experiments train, plot and print ✓ for every claim); every student notebook runs until the first
+graded function's test cell and stops there with NotImplementedError. Notebooks run two at a
+time, each in its own kernel.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def test_every_solution_notebook_runs_top_to_bottom(
         printed = "".join(
             o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
         )
-        for function in load_course().module(module_id).functions:
+        module = load_course().module(module_id)
+        for function in module.functions:
             assert f"{function}: all tests passed" in printed
         images = [
             o
@@ -71,7 +73,10 @@ def test_every_solution_notebook_runs_top_to_bottom(
             for o in c.outputs
             if "image/png" in o.get("data", {})
         ]
-        assert len(images) == 3, f"{module_id}: expected one plot per experiment"
+        trained = [e for e in module.experiments if e.probe is None]
+        assert len(images) == len(trained), f"{module_id}: expected one plot per training run set"
+        claims = sum(len(e.expectations) for e in module.experiments)
+        assert printed.count("\n  ✓ ") == claims and "✗" not in printed, module_id
 
 
 @pytest.mark.slow

@@ -222,9 +222,7 @@ def test_concept_graph_is_a_dag_and_every_concept_has_practice(catalog: QuizCata
         assert any(c in q.concepts for q in catalog.bank_questions), c
 
 
-def test_result_without_graded_at_uses_the_file_mtime(
-    tmp_path: Path, catalog: QuizCatalog
-) -> None:
+def test_result_without_graded_at_uses_the_file_mtime(tmp_path: Path, catalog: QuizCatalog) -> None:
     result = ModuleResult(
         student="dee",
         module="4.2",

@@ -203,27 +203,27 @@ def test_same_results_give_the_same_bytes(class_dir: Path) -> None:
     assert b'href="alice/3.1.html"' in first
 
 
-def _latest_picks() -> dict[str, dict[str, int]]:
-    """question -> option -> students whose latest answer picked it, from the answer files."""
-    latest: dict[tuple[str, str], tuple[str, str]] = {}
+def _first_picks() -> dict[str, dict[str, int]]:
+    """question -> option -> students whose first answer picked it, from the answer files."""
+    first: dict[tuple[str, str], tuple[str, str]] = {}
     for path in sorted((FIXTURES / "results" / "answers").glob("*.jsonl")):
         for line in path.read_text().splitlines():
             a = json.loads(line)
             key = (a["student"], a["question"])
-            if key not in latest or a["answered_at"] > latest[key][0]:
-                latest[key] = (a["answered_at"], a["response"])
+            if key not in first or a["answered_at"] < first[key][0]:
+                first[key] = (a["answered_at"], a["response"])
     picks: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for (_, question), (_, option) in latest.items():
+    for (_, question), (_, option) in first.items():
         picks[question][option] += 1
     return picks
 
 
-def test_distractor_counts_follow_each_students_latest_answer(html: str) -> None:
-    """Per question, the distractors row counts students whose latest answer picked it
-    (bob's earlier, changed answer to 3.1.check.term is not counted)."""
+def test_distractor_counts_follow_each_students_first_answer(html: str) -> None:
+    """Per question, the distractors row counts students whose first answer (the one that
+    scores) picked it: bob's later, changed answer to 3.1.check.term is practice, not counted."""
     catalog = {q.id: q for q in load_quizzes().questions}
     section = _section(html, "skill-checks")
-    picks = _latest_picks()
+    picks = _first_picks()
     assert len(picks) == 8
     for qid, options in picks.items():
         row = re.search(rf"<code>{re.escape(qid)}</code></td>(.*?)</tr>", section)

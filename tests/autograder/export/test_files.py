@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from autograder.export.files import atomic_write, neutralise, number
+from autograder.export.files import neutralise, number
 
 
 @pytest.mark.parametrize(
@@ -44,22 +41,3 @@ def test_formula_starting_text_gets_a_quote_prefix(text: str, expected: str) -> 
 )
 def test_scores_are_plain_decimals(value: float, places: int | None, expected: str) -> None:
     assert number(value, places) == expected
-
-
-def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path: Path) -> None:
-    target = tmp_path / "out" / "grades.csv"
-    atomic_write(target, "old")
-    atomic_write(target, "new")
-    assert target.read_text() == "new"
-    assert os.listdir(target.parent) == ["grades.csv"]
-
-
-def test_failed_replace_keeps_the_old_content_and_cleans_up(tmp_path: Path) -> None:
-    """When the final rename fails (the target is a non-empty folder), nothing is lost or left."""
-    target = tmp_path / "grades.csv"
-    target.mkdir()
-    (target / "keep.txt").write_text("old")
-    with pytest.raises(OSError):
-        atomic_write(target, "new")
-    assert (target / "keep.txt").read_text() == "old"
-    assert os.listdir(tmp_path) == ["grades.csv"]

@@ -7,7 +7,6 @@ that a hanging function ends the run once, keeping the cases that finished befor
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -168,9 +167,8 @@ def test_a_hanging_function_ends_the_run_once_and_keeps_what_finished(tmp_path: 
         exercises=exercises,
         device="cpu",
     )
-    module = next(r for r in summary.outcomes[0].results if r.module == "3.1")
-    result = json.loads((tmp_path / "out" / "hang" / "3.1.json").read_text())
-    assert result == module.to_dict()
+    (module,) = summary.outcomes[0].results  # only 3.1 is graded here
+    result = module.to_dict()
     status = {t["extra_data"]["function"]: set() for t in result["tests"]}
     for t in result["tests"]:
         status[t["extra_data"]["function"]].add(t["status"])
