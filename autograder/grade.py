@@ -288,7 +288,7 @@ def grade_batch(
 ) -> BatchSummary:
     """Grade every submission; see the module docstring. `exercises` defaults to the course's."""
     from autograder.sandbox import Limits, Sandbox
-    from course.load import load_settings
+    from course.settings import load_settings
 
     if module is not None and module not in MODULE_IDS:
         raise AlrError(f"--module: expected one of {', '.join(MODULE_IDS)}, got {module!r}")

@@ -1,7 +1,6 @@
 """Load and validate the course modules (course/modules/<id>.yaml) into typed objects.
 
     load_course(modules_dir=None) -> Course               raises CourseFileError listing problems
-    load_settings(modules_dir=None) -> {setting: value}   course.yaml alone (no torch needed)
     validate_course(modules_dir=None) -> [CourseFileError]  every problem, in file order
 
 A module file holds: id, title, part, object, skill_check, reading (the section's parts as
@@ -27,6 +26,7 @@ from alr.misconceptions import Misconception
 from alr.yamlio import Reader, display_path, parse_yaml
 from course.cases.expand import hparam_names, required_hparams
 from course.experiments import read_experiments
+from course.settings import COURSE_FILE, MODULES_DIR, read_settings
 from course.spec import (
     CaseSpec,
     Course,
@@ -38,9 +38,6 @@ from course.spec import (
     Reading,
     Task,
 )
-
-MODULES_DIR = Path(__file__).parent / "modules"
-COURSE_FILE = "course.yaml"
 
 _TOP = {
     "id": True,
@@ -98,17 +95,6 @@ def load_course(modules_dir: Path | None = None) -> Course:
     return course
 
 
-def load_settings(modules_dir: Path | None = None) -> dict[str, Any]:
-    """The course's settings (course.yaml) alone, without its modules: what the grader needs to
-    start its sandbox, before anything imports torch. Raises the first CourseFileError."""
-    directory = MODULES_DIR if modules_dir is None else Path(modules_dir)
-    errors: list[CourseFileError] = []
-    settings = _settings(directory / COURSE_FILE, errors)
-    if errors:
-        raise errors[0]
-    return settings
-
-
 def load_module(path: Path) -> tuple[ModuleSpec | None, list[CourseFileError]]:
     """One module file: the module (None when unusable) and its problems."""
     shown = display_path(path)
@@ -127,7 +113,7 @@ def _load(modules_dir: Path | None) -> tuple[Course, list[CourseFileError]]:
     modules: dict[str, ModuleSpec] = {}
     if not directory.is_dir():
         raise CourseFileError(display_path(directory), "", "not a directory of module files")
-    settings = _settings(directory / COURSE_FILE, errors)
+    settings = read_settings(directory / COURSE_FILE, errors)
     for path in sorted(directory.glob("*.yaml")):
         if path.name == COURSE_FILE:
             continue
@@ -144,26 +130,6 @@ def _load(modules_dir: Path | None) -> tuple[Course, list[CourseFileError]]:
             )
     ordered = tuple(modules[m] for m in MODULE_IDS if m in modules)
     return Course(ordered, **settings), errors
-
-
-def _settings(path: Path, errors: list[CourseFileError]) -> dict[str, Any]:
-    """The course's settings from course.yaml (defaults when there is none)."""
-    if not path.exists():
-        return {}
-    try:
-        data = parse_yaml(path)
-    except CourseFileError as exc:
-        errors.append(exc)
-        return {}
-    r = Reader(display_path(path))
-    top = r.mapping(data, "", {"grading": False}) or {}
-    grading = r.mapping(top.get("grading", {}), "grading", {"allow_torch_optim": False}) or {}
-    allow = grading.get("allow_torch_optim", False)
-    if not isinstance(allow, bool):
-        r.error("grading.allow_torch_optim", f"expected true or false, got {allow!r}")
-        allow = False
-    errors += r.errors
-    return {"allow_torch_optim": allow}
 
 
 def _module(r: Reader, data: Any, stem: str) -> ModuleSpec | None:

@@ -85,12 +85,12 @@ def test_grading_one_notebook_computes_only_its_module(tmp_path: Path, monkeypat
 
 def test_reading_submissions_and_starting_the_sandbox_import_no_torch() -> None:
     """Can the grader start its sandbox before importing torch: do the modules on the way there
-    (grade_batch's own, the Gradescope run, the sandbox, the course settings) import none?"""
+    (grade_batch's own, the Gradescope run, the sandbox, the course's settings) import none?"""
     code = (
         "import sys\n"
         "import autograder.grade, autograder.export.gradescope_run, autograder.sandbox\n"
-        "import course.load\n"
-        "course.load.load_settings()\n"
+        "import course.settings\n"
+        "course.settings.load_settings()\n"
         "assert autograder.grade.resolve_devices('cpu') == ('cpu',)\n"
         "print('torch' in sys.modules)\n"
     )
