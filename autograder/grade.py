@@ -19,8 +19,10 @@ summary.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable
@@ -29,21 +31,27 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alr.contract import MODULE_IDS
 from alr.errors import AlrError
 from alr.fileio import write_atomic
 from alr.results import ModuleResult, ResultError, read_result
 from autograder import DEFAULT_TIMEOUT
-from autograder.diagnosis.variants import VariantOutcomes
-from autograder.plan import build_plan
 from autograder.stages.context import Context, Settings
 from autograder.stages.load import MAX_BYTES, file_sha256
-from autograder.stages.pipeline import grade_submission
 from autograder.stages.write_result import module_results, publish
 from autograder.submissions import Collected, Entry, collect
 from course.secret import Inputs, grading_inputs
 from course.spec import Course, ExerciseSpec
+
+if TYPE_CHECKING:
+    from autograder.diagnosis.variants import VariantOutcomes
+    from autograder.plan import Plan
+
+# This module imports no torch: `grade_batch` starts the sandbox's workers (each imports torch)
+# first, and imports what needs torch (the plan, the references, the comparing stages) while
+# they start. A single submission graded from a fresh process waits for about one import.
 
 SUMMARY = "summary.csv"
 SUMMARY_FIELDS = (
@@ -118,13 +126,33 @@ def grader_version() -> str:
     return version("adaptive-lr-course")
 
 
+def _gpu_possible() -> bool:
+    """Whether torch may see a GPU, told without importing it (a second of a cold start):
+    False for a CPU-only build (no CUDA or ROCm libraries) or, on Linux, where no GPU device
+    file exists (NVIDIA's, ROCm's /dev/kfd, WSL's /dev/dxg); True when it cannot be told."""
+    spec = importlib.util.find_spec("torch")
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    lib = Path(roots[0]) / "lib" if roots else None
+    if lib is None or not lib.is_dir():
+        return True
+    if not (any(lib.glob("lib*_cuda*.so*")) or any(lib.glob("lib*_hip*.so*"))):
+        return False
+    dev = Path("/dev")
+    if not sys.platform.startswith("linux") or not dev.is_dir():
+        return True
+    return any(dev.glob("nvidia[0-9]*")) or any((dev / n).exists() for n in ("kfd", "dxg"))
+
+
 def resolve_devices(device: str) -> tuple[str, ...]:
     """auto: CPU, plus CUDA when present; cpu; cuda (an error when absent)."""
-    import torch
-
     if device == "cpu":
         return ("cpu",)
-    has_cuda = torch.cuda.is_available()
+    if device in ("auto", "cuda") and not _gpu_possible():
+        has_cuda = False
+    else:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
     if device == "cuda":
         if not has_cuda:
             raise AlrError("--device cuda: no CUDA device is available; use --device auto or cpu")
@@ -196,9 +224,40 @@ def _failed(ctx: Context, exc: BaseException) -> Context:
     return replace(ctx, error=message, tests=(), modules=ctx.modules if ctx.tests else None)
 
 
-def _grade_one(ctx: Context) -> tuple[Context, Status]:
+@dataclass(frozen=True)
+class _Grader:
+    """What grading needs beyond the sandbox: the plan, the stages (all of them; the first ones
+    and the rest), the batch's variant cache."""
+
+    plan: Plan
+    pipeline: Callable[[Context], Context]
+    prepare: Callable[[Context], Context]
+    finish: Callable[[Context], Context]
+    variants: VariantOutcomes
+
+
+def _grader(
+    exercises: Iterable[ExerciseSpec] | None, seed: int, devices: tuple[str, ...]
+) -> _Grader:
+    """Import the torch side of grading and check the plan, while the sandbox's workers start."""
+    from autograder.diagnosis.variants import VariantOutcomes
+    from autograder.plan import build_plan
+    from autograder.stages.pipeline import AFTER_PREPARE, grade_submission, prepare_submission
+
+    specs = exercises
+    if specs is None:
+        specs = [e for m in _course().modules for e in m.exercises]
+    plan = build_plan(specs, seed=seed, devices=devices)
+
+    def finish(ctx: Context) -> Context:
+        return grade_submission(ctx, AFTER_PREPARE)
+
+    return _Grader(plan, grade_submission, prepare_submission, finish, VariantOutcomes())
+
+
+def _grade_one(ctx: Context, pipeline: Callable[[Context], Context]) -> tuple[Context, Status]:
     try:
-        done = grade_submission(ctx)
+        done = pipeline(ctx)
     except Exception as exc:  # noqa: BLE001 - isolation: one submission never stops the batch
         done = _failed(ctx, exc)
         done = replace(done, results=module_results(done))
@@ -229,6 +288,7 @@ def grade_batch(
 ) -> BatchSummary:
     """Grade every submission; see the module docstring. `exercises` defaults to the course's."""
     from autograder.sandbox import Limits, Sandbox
+    from course.settings import load_settings
 
     if module is not None and module not in MODULE_IDS:
         raise AlrError(f"--module: expected one of {', '.join(MODULE_IDS)}, got {module!r}")
@@ -252,39 +312,55 @@ def grade_batch(
     level, interrupted = "L0", False
     writer = _Writer(out_dir)
     if todo:
-        course = _course()
-        specs = [e for m in course.modules for e in m.exercises] if exercises is None else exercises
-        plan = build_plan(specs, seed=inputs.seed, devices=devices)  # config errors first
         n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+        allow_optim = bool(load_settings()["allow_torch_optim"])
         with Sandbox(
             workers=n_workers,
-            limits=Limits(timeout_s=timeout, allow_torch_optim=course.allow_torch_optim),
+            limits=Limits(timeout_s=timeout, allow_torch_optim=allow_optim),
             min_level=min_sandbox,
             cuda="cuda" in devices,
+            wait=False,  # the workers start while this process imports torch and plans
         ) as sandbox:
+            grade = _grader(exercises, inputs.seed, devices)  # config errors first
             level = sandbox.level
             settings = Settings(
-                plan, grader_version(), max_bytes, out_dir, level, module, inputs.fingerprint
+                grade.plan, grader_version(), max_bytes, out_dir, level, module, inputs.fingerprint
             )
-            variants = VariantOutcomes()
 
-            def one(item: tuple[int, Entry, str]) -> tuple[int, GradeOutcome]:
-                i, entry, sha = item
-                ctx = Context(
+            def context(entry: Entry, sha: str) -> Context:
+                return Context(
                     entry.path,
                     entry.student,
                     sha,
                     settings,
                     runner=sandbox.run,
-                    variants=variants,
+                    variants=grade.variants,
                     publish=writer.publisher(entry),
                     hint=entry.hint,
                     identity=entry.identity,
                 )
-                done, status = _grade_one(ctx)
+
+            # while the workers start: read the first submissions and compute their references
+            # (no sandbox is used before it is ready; a failure here is met again below)
+            prepared: dict[int, Context] = {}
+            for i, entry, sha in todo[:n_workers]:
+                try:
+                    prepared[i] = grade.prepare(context(entry, sha))
+                except Exception:  # noqa: BLE001 - graded again from the start below
+                    pass
+            sandbox.wait_ready()
+
+            def one(item: tuple[int, Entry, str]) -> tuple[int, GradeOutcome]:
+                i, entry, sha = item
+                ctx = prepared.pop(i, None)
+                if ctx is not None:
+                    done, status = _grade_one(ctx, grade.finish)
+                else:
+                    done, status = _grade_one(context(entry, sha), grade.pipeline)
                 return i, GradeOutcome(entry, status, done.results)
 
-            pool = ThreadPoolExecutor(max_workers=n_workers)
+            # one thread more than workers: a slot is not left idle while a thread writes results
+            pool = ThreadPoolExecutor(max_workers=min(n_workers + 1, len(todo)))
             futures = [pool.submit(one, item) for item in todo]
             try:
                 for future in futures:

@@ -1,26 +1,30 @@
-"""Grading throughput: `alr grade` against `nbgrader autograde` and one `import torch`.
+"""Grading throughput: `alr grade` on a mixed class, against one `import torch`.
 
-    python benchmarks/grading_throughput.py [--n 200] [--workers 2] [--nbgrader-n 2]
-                                            [--hostile 0] [--device auto] [--against-cpu]
-                                            [--json FILE] [--keep DIR]
+    python benchmarks/grading_throughput.py [--n 200] [--workers 2] [--hostile 6]
+                                            [--nbgrader-n 0] [--device auto] [--against-cpu]
+                                            [--timeout S] [--json FILE] [--keep DIR]
 
 In one run, on this machine:
   1. times a fresh `python -c "import torch"` three times before and three times after step 2
-     (median of the six): the unit of the first target;
+     (median of the six): the unit of the target;
   2. generates N full-course submissions (every graded function), one in three correct and the
-     rest each carrying one known mistake from tests/fixtures/submissions/mistakes (plus, with
-     --hostile K, K red-team submissions from tests/fixtures/redteam mixed in), and grades them
-     with `alr grade --workers W` (the whole command: start-up, sandbox, references, reports);
-  3. builds the course's nbgrader tree with `alr build`, generates the ten assignments (setup,
-     not timed), turns the first --nbgrader-n submissions into the same ten notebooks (each
-     solution cell holding that student's function) and times `nbgrader autograde` over them;
-  4. prints ms per submission for both, the ratios, and checks that every correct submission
-     got full marks from alr.
+     rest each carrying one known mistake from tests/fixtures/submissions/mistakes, plus K
+     red-team submissions from tests/fixtures/redteam (score forgery, information theft, a huge
+     return, a malformed result, NaN, a child that kills everything: each ends on its own, none
+     waits for the time limit), and grades them with `alr grade --workers W` (the whole
+     command: start-up, sandbox, references, results);
+  3. reports the machine's load: the load average before and after, and the CPU seconds the
+     whole grading process tree used (its own, its sandboxes' and their children's) against its
+     wall time and the cores;
+  4. optionally (--nbgrader-n M) builds the course's nbgrader tree, turns the first M
+     submissions into the same ten notebooks and times `nbgrader autograde` over them;
+  5. prints ms per submission, the ratio to one torch import, and checks that every correct
+     submission got full marks in every module from alr.
 With --against-cpu, step 2 is also run with `--device cpu` on the same submissions, and the
 ratio of the two (what grading on CUDA as well costs, on a GPU machine) is printed.
 
-Targets (2-core machine): alr <= 0.25 x one torch import per full-course submission, and
->= 20 x faster per submission than nbgrader autograde on the same work.
+Target (2-core machine): alr <= 0.10 x one torch import per full-course submission with
+--workers 2, on 200 mixed submissions.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import argparse
 import ast
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,6 +50,19 @@ CORRECT = FIXTURES / "submissions" / "correct.py"
 MISTAKES = sorted((FIXTURES / "submissions" / "mistakes").glob("*.py"))
 REDTEAM = FIXTURES / "redteam"
 _IMPORTS = (ast.Import, ast.ImportFrom)
+#: hostile submissions that end on their own (a time-limit one costs its limit by design)
+HOSTILE = (
+    "sf_forged_frame.py",
+    "it_gc_heap.py",
+    "dos_huge_return.py",
+    "sf_lying_tensor.py",
+    "dos_result_empty_arrays.py",
+    "cc_kill_everything.py",
+    "rb_nan.py",
+    "sf_patch_child_helpers.py",
+    "it_read_solutions.py",
+    "rb_inplace.py",
+)
 
 
 def _bin(name: str) -> str:
@@ -79,34 +97,55 @@ def make_submissions(folder: Path, n: int, hostile: int) -> dict[str, bool]:
             text = correct + "\n\n# one mistake, defined last (it wins)\n" + mistake.read_text()
         (folder / f"{name}.py").write_text(text)
         kinds[name] = i % 3 == 0
-    manifest = sorted(p for p in REDTEAM.iterdir() if p.suffix in (".py", ".ipynb"))
-    step = max(1, len(manifest) // hostile) if hostile else 1
-    for p in manifest[::step][:hostile]:  # spread over the threat classes
-        shutil.copy(p, folder / f"zz_{p.name}")
-        kinds[f"zz_{p.stem}"] = False
+    for name in HOSTILE[:hostile]:  # spread over the threat classes
+        shutil.copy(REDTEAM / name, folder / f"zz_{name}")
+        kinds[f"zz_{Path(name).stem}"] = False
     return kinds
 
 
-def grade_with_alr(subs: Path, out: Path, workers: int, device: str = "auto") -> float:
+def grade_with_alr(
+    subs: Path, out: Path, workers: int, device: str = "auto", timeout: float | None = None
+) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the whole grading process tree) of one `alr grade`."""
     files = sorted(str(p) for p in subs.iterdir())
+    extra = ["--timeout", str(timeout)] if timeout else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
         [_bin("alr"), "grade", *files, "--out", str(out), "--workers", str(workers)]
-        + ["--device", device],
+        + ["--device", device, "--seed", "20240611", *extra],
         check=True,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def check_full_marks(out: Path, kinds: dict[str, bool]) -> tuple[int, int]:
-    """(correct submissions at full marks, correct submissions)."""
+    """(correct submissions at full marks in every module, correct submissions)."""
     full = 0
     for student, is_correct in kinds.items():
         if is_correct:
-            result = json.loads((out / f"{student}.json").read_text())
-            full += result["score"] == result["max_score"] > 0
+            results = [json.loads(p.read_text()) for p in sorted((out / student).glob("*.json"))]
+            full += len(results) == 10 and all(r["score"] == r["max_score"] > 0 for r in results)
     return full, sum(kinds.values())
+
+
+def load() -> tuple[float, float, float]:
+    return os.getloadavg()
+
+
+def cpu_times() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine since boot (/proc/stat), or NaNs."""
+    try:
+        fields = [float(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return float("nan"), float("nan")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 # ---- nbgrader side ----
@@ -183,10 +222,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--n", type=int, default=200, help="full-course submissions for alr")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
-        "--nbgrader-n", type=int, default=2, help="submissions for nbgrader (0: skip it)"
+        "--nbgrader-n", type=int, default=0, help="submissions for nbgrader (0: skip it)"
     )
-    ap.add_argument("--hostile", type=int, default=0, help="red-team submissions mixed in")
+    ap.add_argument(
+        "--hostile", type=int, default=6, help=f"red-team submissions mixed in (<= {len(HOSTILE)})"
+    )
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ap.add_argument("--timeout", type=float, help="alr grade --timeout (default: its own)")
     ap.add_argument(
         "--against-cpu", action="store_true", help="also grade with --device cpu; print the ratio"
     )
@@ -208,34 +250,53 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 def _run(work: Path, args: argparse.Namespace) -> dict[str, float]:
     from autograder.sandbox import detect_level
 
+    cores = os.cpu_count() or 1
     py = sys.version.split()[0]
-    print(f"machine: {os.cpu_count()} cores, sandbox {detect_level()}, python {py}")
+    print(f"machine: {cores} cores, sandbox {detect_level()}, python {py}")
     kinds = make_submissions(work / "subs", args.n, args.hostile)
     before = time_torch_import()
-    alr_s = grade_with_alr(work / "subs", work / "out", args.workers, args.device)
-    cpu_s = float("nan")
+    load_before, stat_before = load(), cpu_times()
+    alr_s, alr_cpu = grade_with_alr(
+        work / "subs", work / "out", args.workers, args.device, args.timeout
+    )
+    load_after, stat_after = load(), cpu_times()
+    machine_busy = (stat_after[0] - stat_before[0]) / (stat_after[1] - stat_before[1])
+    cpu_s = cpu_cpu = float("nan")
     if args.against_cpu:
-        cpu_s = grade_with_alr(work / "subs", work / "out-cpu", args.workers, "cpu")
+        cpu_s, cpu_cpu = grade_with_alr(
+            work / "subs", work / "out-cpu", args.workers, "cpu", args.timeout
+        )
     after = time_torch_import()  # before and after: a fair unit when the machine's load drifts
     torch_s = statistics.median([*before, *after])
+    n = len(kinds)
+    per_alr = alr_s / n
+    busy = alr_cpu / (alr_s * cores)
     print(f"fresh `python -c 'import torch'` (median of 6, around alr): {torch_s * 1e3:.0f} ms")
-    per_alr = alr_s / len(kinds)
+    print(
+        "machine load: load average (1, 5, 15 min) "
+        + " ".join(f"{x:.2f}" for x in load_before)
+        + " before, "
+        + " ".join(f"{x:.2f}" for x in load_after)
+        + f" after; the machine's CPUs were {machine_busy:.0%} busy while grading (every "
+        f"process); the grading tree's reaped processes used {alr_cpu:.1f} CPU-s in "
+        f"{alr_s:.1f} s wall ({busy:.0%} of {cores} cores; its sandboxes' own start-up and "
+        "teardown are not all reaped by it)"
+    )
     full, correct = check_full_marks(work / "out", kinds)
     print(
-        f"alr grade --workers {args.workers}: {len(kinds)} submissions ({correct} correct, "
+        f"alr grade --workers {args.workers}: {n} submissions ({correct} correct, "
         f"{args.hostile} hostile) in {alr_s:.1f} s = {per_alr * 1e3:.0f} ms/submission"
     )
-    print(f"  correct submissions at full marks: {full}/{correct}")
+    print(f"  correct submissions at full marks in every module: {full}/{correct}")
     if args.against_cpu:
-        devices = json.loads(next((work / "out").glob("s*.json")).read_text())["extra_data"]
+        first = next((work / "out").glob("s*/*.json"))
+        devices = json.loads(first.read_text())["extra_data"]["devices"]
         print(
-            f"alr grade --device cpu: {cpu_s:.1f} s = {cpu_s / len(kinds) * 1e3:.0f} "
-            f"ms/submission; --device {args.device} (devices {', '.join(devices['devices'])}) "
-            f"/ cpu: {alr_s / cpu_s:.2f}x"
+            f"alr grade --device cpu: {cpu_s:.1f} s = {cpu_s / n * 1e3:.0f} ms/submission; "
+            f"--device {args.device} (devices {', '.join(devices)}) / cpu: {alr_s / cpu_s:.2f}x"
         )
-
     ratio_torch = per_alr / torch_s
-    print(f"alr per submission / one torch import: {ratio_torch:.3f}  (target <= 0.25)")
+    print(f"alr per submission / one torch import: {ratio_torch:.3f}  (target <= 0.10)")
     nb_s = per_nb = speedup = float("nan")
     chosen: list[Path] = []
     if args.nbgrader_n > 0:
@@ -250,18 +311,26 @@ def _run(work: Path, args: argparse.Namespace) -> dict[str, float]:
             f"nbgrader autograde: {len(chosen)} submissions x {len(assignments)} notebooks in "
             f"{nb_s:.1f} s = {per_nb * 1e3:.0f} ms/submission"
         )
-        print(f"nbgrader / alr per submission: {speedup:.1f}x  (target >= 20)")
+        print(f"nbgrader / alr per submission: {speedup:.1f}x")
+    if full != correct:
+        raise SystemExit(f"only {full} of {correct} correct submissions got full marks")
     return {
         "torch_import_s": torch_s,
         "alr_total_s": alr_s,
-        "alr_submissions": len(kinds),
+        "alr_cpu_s": alr_cpu,
+        "alr_submissions": n,
         "alr_ms_per_submission": per_alr * 1e3,
+        "ratio_to_torch_import": ratio_torch,
+        "machine_busy_share": machine_busy,
+        "reaped_cpu_share": busy,
+        "load_before_1min": load_before[0],
+        "load_after_1min": load_after[0],
         "nbgrader_total_s": nb_s,
         "nbgrader_submissions": len(chosen),
         "nbgrader_ms_per_submission": per_nb * 1e3,
-        "ratio_to_torch_import": ratio_torch,
         "speedup_vs_nbgrader": speedup,
         "alr_cpu_only_total_s": cpu_s,
+        "alr_cpu_only_cpu_s": cpu_cpu,
         "device_over_cpu_only": alr_s / cpu_s,
         "correct_full_marks": full,
         "correct_submissions": correct,

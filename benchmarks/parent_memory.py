@@ -158,7 +158,7 @@ def run_scenario(scenario: str, workers: int, n: int) -> dict[str, Any]:
             exercises=exercises,
             timeout=60,
         )
-        outputs = [json.loads(o.result.read_text()) for o in summary.outcomes]
+        outputs = [r.to_dict() for o in summary.outcomes for r in o.results]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "scenario": scenario,

@@ -26,6 +26,7 @@ from alr.misconceptions import Misconception
 from alr.yamlio import Reader, display_path, parse_yaml
 from course.cases.expand import hparam_names, required_hparams
 from course.experiments import read_experiments
+from course.settings import COURSE_FILE, MODULES_DIR, read_settings
 from course.spec import (
     CaseSpec,
     Course,
@@ -37,9 +38,6 @@ from course.spec import (
     Reading,
     Task,
 )
-
-MODULES_DIR = Path(__file__).parent / "modules"
-COURSE_FILE = "course.yaml"
 
 _TOP = {
     "id": True,
@@ -115,7 +113,7 @@ def _load(modules_dir: Path | None) -> tuple[Course, list[CourseFileError]]:
     modules: dict[str, ModuleSpec] = {}
     if not directory.is_dir():
         raise CourseFileError(display_path(directory), "", "not a directory of module files")
-    settings = _settings(directory / COURSE_FILE, errors)
+    settings = read_settings(directory / COURSE_FILE, errors)
     for path in sorted(directory.glob("*.yaml")):
         if path.name == COURSE_FILE:
             continue
@@ -132,26 +130,6 @@ def _load(modules_dir: Path | None) -> tuple[Course, list[CourseFileError]]:
             )
     ordered = tuple(modules[m] for m in MODULE_IDS if m in modules)
     return Course(ordered, **settings), errors
-
-
-def _settings(path: Path, errors: list[CourseFileError]) -> dict[str, Any]:
-    """The course's settings from course.yaml (defaults when there is none)."""
-    if not path.exists():
-        return {}
-    try:
-        data = parse_yaml(path)
-    except CourseFileError as exc:
-        errors.append(exc)
-        return {}
-    r = Reader(display_path(path))
-    top = r.mapping(data, "", {"grading": False}) or {}
-    grading = r.mapping(top.get("grading", {}), "grading", {"allow_torch_optim": False}) or {}
-    allow = grading.get("allow_torch_optim", False)
-    if not isinstance(allow, bool):
-        r.error("grading.allow_torch_optim", f"expected true or false, got {allow!r}")
-        allow = False
-    errors += r.errors
-    return {"allow_torch_optim": allow}
 
 
 def _module(r: Reader, data: Any, stem: str) -> ModuleSpec | None:

@@ -3,9 +3,11 @@
 # throwaway environment: it installs into the current Python). It installs the wheels in .whl/
 # and, where bubblewrap is missing, the .deb in .deb/ (both made by scripts/gpu-wheels.sh),
 # then runs every CUDA-marked test, the sandbox suite and the red-team corpus, and grades the
-# sample class of `alr demo` with --device auto and with --device cpu, comparing the two, and
-# measures what grading on CUDA as well costs per submission. The log goes to
-# LOG_DIR/gpu-check.log, the benchmark's figures to LOG_DIR/throughput.json.
+# sample class of `alr demo` with --device auto and with --device cpu, comparing the two,
+# measures what grading on CUDA as well costs per submission (--against-cpu), and times the cold
+# start (one notebook from a fresh process, alr grade and run_autograder, against one
+# `import torch`) with --device auto and cpu. The log goes to LOG_DIR/gpu-check.log, the
+# benchmarks' figures to LOG_DIR/throughput.json and LOG_DIR/cold-start-{auto,cpu}.json.
 #
 #   scripts/gpu-check.sh [LOG_DIR]        (default: the current folder)
 set -uo pipefail
@@ -67,18 +69,23 @@ import json, sys
 from pathlib import Path
 from cli.demo_class import read_class
 out, bad = Path(sys.argv[1]), []
+def results(dev, student):
+    return [json.loads(p.read_text()) for p in sorted((out / dev / student).glob("*.json"))]
+def tests(rs, device):
+    return [(t["name"], t["status"]) for r in rs for t in r.get("tests", []) if t["extra_data"]["device"] == device]
 for s in read_class():
-    auto = json.loads((out / "auto" / f"{s.student}.json").read_text())
-    cpu = json.loads((out / "cpu" / f"{s.student}.json").read_text())
-    by = lambda r, d: [(t["name"], t["status"]) for t in r.get("tests", []) if t["extra_data"]["device"] == d]
-    cuda_ok = sum(1 for t in auto.get("tests", []) if t["extra_data"]["device"] == "cuda" and t["status"] == "passed")
-    cpu_ok = sum(1 for t in cpu.get("tests", []) if t["status"] == "passed" and t["extra_data"]["device"] == "cpu")
-    print(f"{s.student:8} {s.kind.value:9} auto {auto['score']:g}/{auto['max_score']:g}  cpu {cpu['score']:g}/{cpu['max_score']:g}  passed: cpu {cpu_ok}, cuda {cuda_ok}")
-    if auto["extra_data"]["devices"] != ["cpu", "cuda"]:
-        bad.append(f"{s.student}: devices {auto['extra_data']['devices']}")
-    if by(auto, "cpu") != by(cpu, "cpu"):
+    auto, cpu = results("auto", s.student), results("cpu", s.student)
+    score = lambda rs: f"{sum(r['score'] for r in rs):g}/{sum(r.get('max_score', 0) for r in rs):g}"
+    cuda_ok = sum(st == "passed" for _, st in tests(auto, "cuda"))
+    cpu_ok = sum(st == "passed" for _, st in tests(cpu, "cpu"))
+    print(f"{s.student:8} {s.kind.value:9} auto {score(auto)}  cpu {score(cpu)}  passed: cpu {cpu_ok}, cuda {cuda_ok}")
+    for r in auto:
+        if r["extra_data"].get("module") and r["extra_data"]["devices"] != ["cpu", "cuda"]:
+            bad.append(f"{s.student}: devices {r['extra_data']['devices']}")
+    if tests(auto, "cpu") != tests(cpu, "cpu"):
         bad.append(f"{s.student}: CPU verdicts differ between --device auto and cpu")
-    if s.kind.value == "correct" and (auto["score"] != auto["max_score"] or cuda_ok != cpu_ok):
+    full = all(r["score"] == r["max_score"] for r in auto) and auto
+    if s.kind.value == "correct" and (not full or cuda_ok != cpu_ok):
         bad.append(f"{s.student}: the correct submission lost points on CUDA")
 print("\n".join(bad) or "every check held")
 sys.exit(1 if bad else 0)
@@ -86,6 +93,12 @@ PY
 step "what grading on CUDA as well costs (benchmarks/grading_throughput.py --against-cpu)"
 "$py" benchmarks/grading_throughput.py --n 64 --workers 8 --nbgrader-n 0 --against-cpu \
     --json "$log_dir/throughput.json" || status=1
+
+step "cold start: one notebook from a fresh process (benchmarks/cold_start.py), with CUDA and without"
+for dev in auto cpu; do
+    "$py" benchmarks/cold_start.py --repeats 3 --device "$dev" \
+        --json "$log_dir/cold-start-$dev.json" || status=1
+done
 
 step "done: $([ $status = 0 ] && echo PASSED || echo FAILED)"
 return $status

@@ -1,16 +1,22 @@
 """What the sandboxed child does with one job: run the student's source, then each case's program.
 
-Job meta (from the grader): `{"source": str, "cases": [{"id", "program" (JSON text), "device",
-"inputs": {name: array index}}]}`. The child answers with a stream of frames (`emit`): one per
-case as soon as it has run, in the job's order, `{"case": id, "calls": [call, ...]}`, then one
-final frame `{"status": "ok" | "load_error" | "output_limit", "message": str, "memory": bool}`.
-A call is `{"function", "error", "skipped", "mutated", "aliased", "outputs": {name: value}}` and
-a value is `{"kind": "tensor" | "float" | "other", "dtype", "device", "shape", "value": array
-index | None, "type_name"}`. Because each case is sent when it is done, the grader keeps the
-cases that finished when a later one hangs or crashes. The grader parses all of it strictly and
-within bounds it derives from the job (`records.py`); nothing here is trusted.
+Job meta (from the grader): `{"source": str, "programs": [program, ...] (each a program's plain
+JSON form, once however many cases share it), "cases": [{"id", "program" (its index),
+"device", "inputs": {name: array index}}]}`. The child answers with a stream of frames (`emit`):
+one per case as soon as it has run, in the job's order, `{"case": id, "calls": [call, ...]}`,
+then one final frame `{"status": "ok" | "load_error" | "output_limit", "message": str,
+"memory": bool}`. A call is `{"function", "error", "skipped", "mutated", "aliased", "outputs":
+{name: value}}` and a value is `{"kind": "tensor" | "float" | "other", "dtype", "device",
+"shape", "value": array index | None, "type_name"}`. Because each case is sent when it is done,
+the grader keeps the cases that finished when a later one hangs or crashes. The grader parses
+all of it strictly and within bounds it derives from the job (`records.py`); nothing here is
+trusted.
 
-Imports only the standard library, numpy and torch; loaded by path inside the sandbox.
+Arrays go back as `wire.Raw` entries, each value's bytes taken once from the tensor.
+
+Imports only the standard library and numpy at the top (the grader reads this module's bounds
+before it imports torch); torch is handed in where a job runs. Loaded by path inside the
+sandbox.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import os
 import sys
 import types
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_MESSAGE = 500
 MAX_NAME = 200
@@ -32,9 +40,19 @@ MAX_NAME = 200
 #: (the 4.5 functions map layers to tensors), and at least this many (a dict of diagnostics);
 #: the grader allows exactly this many (`dict_entries`, shared with records.py)
 MIN_DICT_ENTRIES = 16
-#: numpy type characters of the dtypes the wire carries (bool, int8/16/32/64, uint8, float16/32/64);
-#: other tensors (complex, ...) are described without a value. (dtype.name is slow in numpy 2.)
-WIRE_CHARS = frozenset("?bBhilqefd")
+#: torch dtypes whose values the wire carries, by the names both sides use (bfloat16 goes as
+#: float32); other tensors (complex, unsigned wider than 8 bits, ...) are described without one
+WIRE_DTYPES = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "float16",
+    "float32",
+    "float64",
+)
 
 
 def _short(exc: BaseException) -> str:
@@ -64,55 +82,84 @@ def load_source(source: str) -> tuple[dict[str, Any] | None, str]:
     return dict(vars(mod)), ""
 
 
-def _tensor(arr: np.ndarray, device: str) -> torch.Tensor:
+def _tensor(torch: Any, arr: np.ndarray, device: str) -> torch.Tensor:
     if device == "meta":
-        return torch.empty(arr.shape, dtype=torch.from_numpy(arr[:0].copy()).dtype, device="meta")
+        dtype = _META_DTYPES.get(arr.dtype)
+        if dtype is None:
+            dtype = _META_DTYPES[arr.dtype] = torch.from_numpy(arr[:0].copy()).dtype
+        return torch.empty(arr.shape, dtype=dtype, device="meta")
     t = torch.from_numpy(np.array(arr, copy=True))
     return t if device == "cpu" else t.to(device)
 
 
+_NAMES: dict[Any, str] = {}
+_META_DTYPES: dict[np.dtype, Any] = {}  # numpy dtype -> the torch dtype from_numpy gives it
+_DEVICE_NAMES: dict[Any, str] = {}  # torch device -> str(device)
+
+
+def _wire_names(torch: Any) -> dict[Any, str]:
+    """torch dtype -> its wire name, for the dtypes the wire carries (made once)."""
+    if not _NAMES:
+        _NAMES.update({getattr(torch, n): n for n in WIRE_DTYPES})
+    return _NAMES
+
+
 class _Encoder:
-    def __init__(self, cap_bytes: int) -> None:
-        self.arrays: list[np.ndarray] = []
+    """Describes a case's returned values; keeps each value's bytes (`wire.Raw`) for the frame,
+    within what is left of the result cap."""
+
+    def __init__(self, torch: Any, cap_bytes: int) -> None:
+        self.torch = torch
+        self.names = _wire_names(torch)
+        self.raws: list[tuple[str, list[int], bytes]] = []
         self.left = cap_bytes
 
-    def array(self, a: np.ndarray) -> int:
-        self.left -= a.nbytes
+    def raw(self, name: str, shape: list[int], data: bytes) -> int:
+        self.left -= len(data)
         if self.left < 0:
             raise OutputTooLarge
-        self.arrays.append(a)
-        return len(self.arrays) - 1
+        self.raws.append((name, shape, data))
+        return len(self.raws) - 1
 
     def value(self, v: Any) -> dict[str, Any]:
-        if isinstance(v, torch.Tensor):
+        if isinstance(v, self.torch.Tensor):
             return self.tensor(v)
         number = isinstance(v, int | float | np.integer | np.floating)
         if number and not isinstance(v, bool | np.bool_):  # numpy scalars are numbers too
-            return {"kind": "float", "value": self.array(np.array(float(v), dtype=np.float64))}
+            data = np.array(float(v), dtype="<f8").tobytes()
+            return {"kind": "float", "value": self.raw("float64", [], data)}
         return {"kind": "other", "type_name": type(v).__name__[:MAX_NAME]}
 
     def tensor(self, t: torch.Tensor) -> dict[str, Any]:
-        dtype = str(t.dtype).removeprefix("torch.")
+        device = t.device
+        name = _DEVICE_NAMES.get(device)
+        if name is None:
+            name = _DEVICE_NAMES[device] = str(device)
         out: dict[str, Any] = {
             "kind": "tensor",
-            "dtype": dtype,
-            "device": str(t.device),
+            "dtype": str(t.dtype).removeprefix("torch."),
+            "device": name,
             "shape": [int(d) for d in t.shape],
             "value": None,
         }
-        if t.device.type != "meta":
-            cpu = t.detach().to("cpu")
-            if cpu.dtype == torch.bfloat16:
+        if device.type != "meta":
+            cpu = t if device.type == "cpu" else t.detach().to("cpu")
+            if cpu.requires_grad:
+                cpu = cpu.detach()
+            if cpu.dtype == self.torch.bfloat16:
                 cpu = cpu.float()
-            arr = np.array(cpu.resolve_conj().numpy(), copy=True, order="C")
-            if arr.dtype.char in WIRE_CHARS:
-                out["value"] = self.array(arr)
+            wire_name = self.names.get(cpu.dtype)  # (never a complex dtype: no conjugate bit)
+            if wire_name is not None:
+                arr = cpu.numpy()
+                if arr.dtype.byteorder == ">":  # never on the platforms torch runs on
+                    arr = arr.astype(arr.dtype.newbyteorder("<"))
+                out["value"] = self.raw(wire_name, list(arr.shape), arr.tobytes(order="C"))
         return out
 
-    def outcome(self, o: Any, call: Any) -> dict[str, Any]:
-        """One call's record: its declared outputs, and up to `dict_entries` entries of each
-        returned dict (names of at most MAX_NAME characters), as the grader allows."""
-        entries = dict_entries(call) * len(call.outputs)
+    def outcome(self, o: Any, call: Any, entries: int) -> dict[str, Any]:
+        """One call's record: its declared outputs, and up to `entries` (`dict_entries` per
+        output) entries of each returned dict (names of at most MAX_NAME characters), as the
+        grader allows."""
         outputs: dict[str, Any] = {}
         for k, v in o.values.items():
             name = str(k)
@@ -148,7 +195,7 @@ def run_job(
     meta: dict[str, Any],
     arrays: list[np.ndarray],
     *,
-    emit: Callable[[dict[str, Any], list[np.ndarray]], None],
+    emit: Callable[[dict[str, Any], list[tuple[str, list[int], bytes]]], None],
     cap_bytes: int = 1 << 62,
 ) -> None:
     """Run one job, emitting a frame per case and the final frame (see the module docstring).
@@ -156,20 +203,25 @@ def run_job(
     A MemoryError stops the job (later cases are not run: a submission exhausting memory
     would otherwise redo it case after case); a result above `cap_bytes` is not encoded.
     """
+    import torch
+
     namespace, error = load_source(meta["source"])
     if namespace is None:
         memory = error.startswith("MemoryError")
         emit({"status": "load_error", "message": error, "memory": memory}, [])
         return
     functions = {k: v for k, v in namespace.items() if callable(v) and not k.startswith("__")}
+    programs = [program.Program.from_obj(p) for p in meta["programs"]]
+    entries = [[dict_entries(c) * len(c.outputs) for c in p.calls] for p in programs]
     left = cap_bytes
     for case in meta["cases"]:
-        prog = program.Program.from_json(case["program"])
-        enc = _Encoder(left)
+        prog, allowed = programs[case["program"]], entries[case["program"]]
+        enc = _Encoder(torch, left)
         try:
-            tensors = {n: _tensor(arrays[i], case["device"]) for n, i in case["inputs"].items()}
+            device = case["device"]
+            tensors = {n: _tensor(torch, arrays[i], device) for n, i in case["inputs"].items()}
             outcomes = program.execute(prog, tensors, functions)
-            calls = [enc.outcome(o, c) for o, c in zip(outcomes, prog.calls, strict=True)]
+            calls = [enc.outcome(*x) for x in zip(outcomes, prog.calls, allowed, strict=True)]
         except OutputTooLarge:
             message = f"the result is larger than the {cap_bytes >> 20} MB cap"
             emit({"status": "output_limit", "message": message, "memory": False}, [])
@@ -177,9 +229,9 @@ def run_job(
         except BaseException as exc:  # noqa: BLE001 - e.g. KeyboardInterrupt raised by student
             err = _short(exc)
             calls = [_failed(c.function, err) for c in prog.calls]
-            enc = _Encoder(left)  # arrays of a half-encoded case are not sent
+            enc = _Encoder(torch, left)  # arrays of a half-encoded case are not sent
         left = enc.left
-        emit({"case": str(case["id"]), "calls": calls}, enc.arrays)
+        emit({"case": str(case["id"]), "calls": calls}, enc.raws)
         if any((c["error"] or "").startswith("MemoryError") for c in calls):
             emit({"status": "ok", "message": "", "memory": True}, [])
             return

@@ -4,6 +4,10 @@
         result = sb.run(Job(source, cases))     # thread-safe, blocking; never raises for the
                                                 # student: every outcome is a RunStatus
 
+    sb = Sandbox(workers=1, wait=False)         # the workers start (import torch) meanwhile:
+    ...                                         # the grader's own start-up overlaps theirs
+    sb.wait_ready()                             # raises SandboxError as the constructor would
+
 Each `run` takes a free slot, sends the job, and turns what came back into a `JobResult`. Only
 strictly parsed result frames yield cases; a timeout, crash, oversize or malformed result is a
 status (with the cases that finished before a timeout, crash or memory kill), and the slot's
@@ -105,7 +109,11 @@ class Sandbox:
         limits: Limits = DEFAULT_LIMITS,
         min_level: str = "L0",
         cuda: bool = False,
+        wait: bool = True,
     ) -> None:
+        """Start `workers` slots; with `wait` (the default) return once every worker is ready
+        (and, for `cuda`, has run a CUDA probe), else at once: call `wait_ready` before
+        relying on them."""
         if not isinstance(workers, int) or workers < 1:
             raise SandboxError(f"workers: expected a positive integer, got {workers!r}")
         layers.parse_level(min_level)
@@ -149,17 +157,31 @@ class Sandbox:
                 uid = base + i if own_uid else None
                 gpu = gpus[i % len(gpus)] if gpus else None
                 self._slots.append(Slot(i, config, uid, self._spawner, gpu=gpu))
-            self._start_all()
-            if cuda:
+            for slot in self._slots:
+                slot.spawn()
+        except BaseException:
+            self.close()
+            raise
+        self._cuda = cuda
+        self._ready = False
+        if wait:
+            self.wait_ready()
+        for slot in self._slots:
+            self._free.put(slot)
+
+    def wait_ready(self) -> None:
+        """Wait until every worker is ready (and CUDA works in each, for a CUDA sandbox); on a
+        failure the sandbox is closed and the SandboxError raised."""
+        if self._ready:
+            return
+        try:
+            self._each_slot(Slot.await_ready)
+            if self._cuda:
                 self._check_cuda()
         except BaseException:
             self.close()
             raise
-        for slot in self._slots:
-            self._free.put(slot)
-
-    def _start_all(self) -> None:
-        self._each_slot(Slot.start)
+        self._ready = True
 
     def _each_slot(self, fn: Callable[[Slot], None]) -> None:
         """fn(slot) for every slot at once; the first exception raised is re-raised here."""

@@ -46,15 +46,32 @@ def kill_tree(root: int, *, keep_root: bool = False) -> None:
             return
 
 
-def find_worker(root: int) -> int | None:
-    """The host pid of an idle worker: the deepest process at or below `root` whose command
-    line runs it (bubblewrap's own processes carry the same command line above it)."""
+def _ns_pid(pid: int) -> int | None:
+    """The pid a process has in its own (innermost) PID namespace, from /proc/<pid>/status."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                return int(line.split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def find_worker(root: int, ns_pid: int | None = None) -> int | None:
+    """The host pid of an idle worker: the process at or below `root` whose command line runs it
+    and whose pid in its own namespace is `ns_pid` (what the worker reported; its spare child,
+    forked from it, runs the same command line); without `ns_pid`, the deepest such process
+    (bubblewrap's own processes carry the same command line above it)."""
     best: tuple[int, int] | None = None
     for pid in [root, *descendants(root)]:
         try:
             if b"_alr_sandbox_worker" not in Path(f"/proc/{pid}/cmdline").read_bytes():
                 continue
         except OSError:
+            continue
+        if ns_pid is not None:
+            if _ns_pid(pid) == ns_pid:
+                return pid
             continue
         depth, p = 0, pid
         while p != root and depth < 64:

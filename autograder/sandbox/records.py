@@ -16,6 +16,7 @@ empty arrays is refused by its prefix, without being parsed.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -48,43 +49,53 @@ TORCH_DTYPES = {
     "bool": "bool",
 }
 _DEVICE = re.compile(r"^(cpu|meta|cuda(:\d{1,2})?)$")
-_CALL_KEYS = {"function", "error", "skipped", "mutated", "aliased", "outputs"}
-_RESULT_KEYS = {"status", "message", "memory"}
+_CALL_KEYS = frozenset({"function", "error", "skipped", "mutated", "aliased", "outputs"})
+_RESULT_KEYS = frozenset({"status", "message", "memory"})
+_TENSOR_KEYS = frozenset({"kind", "dtype", "device", "shape", "value"})
 
 
 class ResultError(ValueError):
     """The child's result is malformed (becomes RunStatus.PROTOCOL_ERROR)."""
 
 
-_PROGRAM_TEXT: dict[int, tuple[Program, str]] = {}
+_PROGRAM_OBJ: dict[int, tuple[Program, list[dict[str, Any]]]] = {}
 
 
-def _program_text(program: Program) -> str:
-    """`program.to_json()`, cached per program object (a batch reuses its plan's programs)."""
-    hit = _PROGRAM_TEXT.get(id(program))
+def _program_obj(program: Program) -> list[dict[str, Any]]:
+    """`program.to_obj()`, cached per program object (a batch reuses its plan's programs)."""
+    hit = _PROGRAM_OBJ.get(id(program))
     if hit is not None and hit[0] is program:
         return hit[1]
-    if len(_PROGRAM_TEXT) > 50_000:
-        _PROGRAM_TEXT.clear()
-    text = program.to_json()
-    _PROGRAM_TEXT[id(program)] = (program, text)  # holding the object keeps its id unique
-    return text
+    if len(_PROGRAM_OBJ) > 50_000:
+        _PROGRAM_OBJ.clear()
+    obj = program.to_obj()
+    json.dumps(obj, allow_nan=False)  # checked here, so a bad program fails before any frame
+    _PROGRAM_OBJ[id(program)] = (program, obj)  # holding the object keeps its id unique
+    return obj
 
 
 def encode_job(job: Job) -> bytes:
-    """One frame: the source, and per case its id, program (JSON text), device, input arrays."""
+    """One frame: the source, each distinct program once (its plain JSON form), and per case
+    its id, program index, device and input arrays (an array shared by cases is sent once)."""
     arrays: list[np.ndarray] = []
+    array_index: dict[int, int] = {}
+    programs: list[list[dict[str, Any]]] = []
+    program_index: dict[int, int] = {}
     cases = []
     for case in job.cases:
         names: dict[str, int] = {}
         for name, arr in case.inputs.items():
-            names[name] = len(arrays)
-            arrays.append(np.asarray(arr))
-        program = _program_text(case.program)
-        cases.append(
-            {"id": case.case_id, "program": program, "device": case.device, "inputs": names}
-        )
-    return wire.encode_frame({"source": job.source, "cases": cases}, arrays)
+            at = array_index.get(id(arr))
+            if at is None:
+                at = array_index[id(arr)] = len(arrays)
+                arrays.append(np.asarray(arr))
+            names[name] = at
+        at = program_index.get(id(case.program))
+        if at is None:
+            at = program_index[id(case.program)] = len(programs)
+            programs.append(_program_obj(case.program))
+        cases.append({"id": case.case_id, "program": at, "device": case.device, "inputs": names})
+    return wire.encode_frame({"source": job.source, "programs": programs, "cases": cases}, arrays)
 
 
 def _text(x: Any, what: str) -> str:
@@ -120,19 +131,21 @@ def _output(x: Any, arrays: list[np.ndarray]) -> OutputValue:
 
 
 def _tensor_output(x: dict[str, Any], arrays: list[np.ndarray]) -> OutputValue:
-    if set(x) != {"kind", "dtype", "device", "shape", "value"}:
+    # JSON decodes to exact types: `type(v) is int` is an integer and never a bool
+    if x.keys() != _TENSOR_KEYS:
         raise ResultError("output: bad keys for kind 'tensor'")
     dtype, device, shape = x["dtype"], x["device"], x["shape"]
-    if not isinstance(dtype, str) or dtype not in TORCH_DTYPES:
-        dtype_ok = isinstance(dtype, str) and len(dtype) <= 40
+    if type(dtype) is not str or dtype not in TORCH_DTYPES:
+        dtype_ok = type(dtype) is str and len(dtype) <= 40
         if not dtype_ok or x["value"] is not None:
             raise ResultError(f"output: tensor dtype {dtype!r} not allowed with a value")
-    if not isinstance(device, str) or not _DEVICE.match(device):
+    if type(device) is not str or (device != "cpu" and not _DEVICE.match(device)):
         raise ResultError("output: bad device")
-    if not (isinstance(shape, list) and len(shape) <= 16):
+    if type(shape) is not list or len(shape) > 16:
         raise ResultError("output: bad shape")
-    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-        raise ResultError("output: bad shape")
+    for d in shape:
+        if type(d) is not int or d < 0:
+            raise ResultError("output: bad shape")
     value = None
     if x["value"] is not None:
         if device == "meta":
@@ -146,7 +159,7 @@ def _tensor_output(x: dict[str, Any], arrays: list[np.ndarray]) -> OutputValue:
 
 
 def _array(index: Any, arrays: list[np.ndarray]) -> np.ndarray:
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(arrays):
+    if type(index) is not int or not 0 <= index < len(arrays):
         raise ResultError("output: bad array index")
     return arrays[index]
 
@@ -154,7 +167,7 @@ def _array(index: Any, arrays: list[np.ndarray]) -> np.ndarray:
 def _call(
     x: Any, expected_function: str, outputs: tuple[str, ...], arrays: list, allowed: int
 ) -> CallRecord:
-    if not isinstance(x, dict) or set(x) != _CALL_KEYS:
+    if type(x) is not dict or x.keys() != _CALL_KEYS:
         raise ResultError("call: bad keys")
     if x["function"] != expected_function:
         raise ResultError("call: function does not match the program")
@@ -162,7 +175,7 @@ def _call(
     if not isinstance(x["skipped"], bool):
         raise ResultError("call: 'skipped' must be a boolean")
     outs = x["outputs"]
-    if not isinstance(outs, dict) or len(outs) > min(allowed, MAX_OUTPUTS):
+    if type(outs) is not dict or len(outs) > min(allowed, MAX_OUTPUTS):
         raise ResultError("call: bad outputs")
     parsed: dict[str, OutputValue] = {}
     for name, value in outs.items():
@@ -190,19 +203,44 @@ def _refs(call: Call) -> int:
     )
 
 
+@dataclass(frozen=True)
+class _Bounds:
+    """What a program's calls may honestly send: header bytes (without the case id), arrays,
+    and outputs per call."""
+
+    header: int
+    arrays: int
+    outputs: tuple[int, ...]
+
+
+_BOUNDS: dict[int, tuple[Program, _Bounds]] = {}
+
+
+def _bounds(program: Program) -> _Bounds:
+    """A program's `_Bounds`, cached per program object (a batch reuses its plan's programs)."""
+    hit = _BOUNDS.get(id(program))
+    if hit is not None and hit[0] is program:
+        return hit[1]
+    if len(_BOUNDS) > 50_000:
+        _BOUNDS.clear()
+    header = 0
+    outputs = tuple(_outputs_allowed(call) for call in program.calls)
+    for call, n in zip(program.calls, outputs, strict=True):
+        header += _CALL_BYTES + _ESCAPED * len(call.function)
+        header += (_refs(call) + 2 * n) * _NAME_BYTES + n * _VALUE_BYTES
+    bounds = _Bounds(header, sum(outputs), outputs)
+    _BOUNDS[id(program)] = (program, bounds)  # holding the object keeps its id unique
+    return bounds
+
+
 def header_cap(case: CaseRun) -> int:
     """The largest header an honest child can send for `case` (see the module docstring)."""
-    total = 256 + _ESCAPED * len(case.case_id)
-    for call in case.program.calls:
-        outputs = _outputs_allowed(call)
-        total += _CALL_BYTES + _ESCAPED * len(call.function)
-        total += (_refs(call) + 2 * outputs) * _NAME_BYTES + outputs * _VALUE_BYTES
-    return total
+    return 256 + _ESCAPED * len(case.case_id) + _bounds(case.program).header
 
 
 def array_cap(case: CaseRun) -> int:
     """The most arrays a case's frame may carry (one per output it may send)."""
-    return sum(_outputs_allowed(call) for call in case.program.calls)
+    return _bounds(case.program).arrays
 
 
 @dataclass(frozen=True)
@@ -229,8 +267,8 @@ def parse_result(data: bytes | memoryview, job: Job, *, max_bytes: int) -> Parse
         frame = _next_frame(view, at, case)
         if frame is None:
             return ParsedResult(None, cases=cases)
-        meta, arrays = frame
-        at += wire.frame_length(view[at:])
+        meta, arrays, total = frame
+        at += total
         if case is not None and isinstance(meta, dict) and "case" in meta:
             cases[case.case_id] = _case(meta, case, arrays)
             continue
@@ -241,24 +279,24 @@ def parse_result(data: bytes | memoryview, job: Job, *, max_bytes: int) -> Parse
     return ParsedResult(None, cases=cases)
 
 
-def _next_frame(view: memoryview, at: int, case: CaseRun | None) -> tuple[Any, list] | None:
+def _next_frame(view: memoryview, at: int, case: CaseRun | None) -> tuple[Any, list, int] | None:
     """The frame at `at`, decoded within the bounds of the case it may be (or of the final
-    frame); None when the stream ends inside it."""
+    frame), and its length; None when the stream ends inside it."""
     rest = view[at:]
-    if len(rest) < 16:
+    if len(rest) < wire.PREFIX_BYTES:
         return None
     try:
-        total = wire.frame_length(rest)
-        hlen, _ = wire.frame_sizes(rest)
+        hlen, plen = wire.frame_sizes(rest)
     except wire.WireError as exc:
         raise ResultError(str(exc)) from None
+    total = wire.PREFIX_BYTES + hlen + plen
     header_max = max(_FINAL_CAP, header_cap(case) if case else 0)
     if hlen > header_max:
         raise ResultError(f"frame header of {hlen} bytes exceeds the cap of {header_max}")
     if total > len(rest):
         return None
     try:
-        return wire.decode_frame(
+        meta, arrays = wire.decode_frame(
             rest[:total],
             max_bytes=total,
             max_header=header_max,
@@ -266,17 +304,19 @@ def _next_frame(view: memoryview, at: int, case: CaseRun | None) -> tuple[Any, l
         )
     except wire.WireError as exc:
         raise ResultError(str(exc)) from None
+    return meta, arrays, total
 
 
 def _case(meta: dict[str, Any], case: CaseRun, arrays: list[np.ndarray]) -> tuple[CallRecord, ...]:
-    if set(meta) != {"case", "calls"} or meta["case"] != case.case_id:
+    if meta.keys() != {"case", "calls"} or meta["case"] != case.case_id:
         raise ResultError("result: a case frame out of the job's order")
     calls, prog = meta["calls"], case.program.calls
-    if not isinstance(calls, list) or len(calls) != len(prog):
+    if type(calls) is not list or len(calls) != len(prog):
         raise ResultError("result: call count differs from the program")
+    allowed = _bounds(case.program).outputs
     return tuple(
-        _call(x, c.function, c.outputs, arrays, _outputs_allowed(c))
-        for x, c in zip(calls, prog, strict=True)
+        _call(x, c.function, c.outputs, arrays, n)
+        for x, c, n in zip(calls, prog, allowed, strict=True)
     )
 
 

@@ -70,7 +70,10 @@ class RawRun:
     oversize: bool = False
     worker_died: bool = False
     oom: bool = False
+    #: from the hand-over of the job to the end of the result stream (the child closes it once
+    #: its final frame is written, before its process is torn down), or to the stop
     duration_s: float = 0.0
+    ended_at: float = 0.0  # time.monotonic() when the result stream ended
 
 
 class Slot:
@@ -197,12 +200,16 @@ class Slot:
             ready = b""
         self.sock.settimeout(None)
         self.ready = bool(ready)
-        self.worker_pid = find_worker(self.proc.pid) if ready and self.proc else None
+        said: Any = {}
         if ready:
             try:
-                self.fresh = json.loads(ready).get("fresh") is True
-            except (ValueError, AttributeError):
-                self.fresh = False
+                said = json.loads(ready)
+            except ValueError:
+                said = {}
+        said = said if isinstance(said, dict) else {}
+        self.fresh = said.get("fresh") is True
+        ns_pid = said.get("ready") if type(said.get("ready")) is int else None
+        self.worker_pid = find_worker(self.proc.pid, ns_pid) if ready and self.proc else None
         if not ready:
             self.stop()
             tail = (Path(self.config.host_dir) / f"worker{self.index}.log").read_text()[-800:]
@@ -225,12 +232,12 @@ class Slot:
 
     def close(self) -> None:
         self.stop()
-        if self.cg is not None:
-            for _ in range(50):
+        if self.cg is not None:  # removable once its killed processes are gone (a few ms)
+            for _ in range(500):
                 self.cg.remove()
                 if not any(d.exists() for d in self.cg.dirs):
                     break
-                time.sleep(0.02)
+                time.sleep(0.002)
 
     # ---- one job ----
 
@@ -299,7 +306,7 @@ class Slot:
                     os.close(fd)
                 except OSError:
                     pass
-        raw.duration_s = time.monotonic() - t0
+        raw.duration_s = (raw.ended_at or time.monotonic()) - t0
         return raw
 
     def _pump(
@@ -354,6 +361,7 @@ class Slot:
                     if not chunk:
                         sel.unregister(res_r)
                         res_open = False
+                        raw.ended_at = time.monotonic()
                     buf += chunk
                     if len(buf) > cap:
                         raw.oversize = True

@@ -27,6 +27,7 @@ import numpy as np
 
 MAGIC = b"ALRW"
 _PREFIX = struct.Struct("<4sIQ")
+PREFIX_BYTES = _PREFIX.size
 
 #: numpy dtypes that may cross the boundary (names as numpy spells them).
 DTYPES: frozenset[str] = frozenset(
@@ -36,6 +37,11 @@ DTYPES: frozenset[str] = frozenset(
 
 # numpy's dtype.name is slow (a subclass walk per call): name dtypes by their type character
 _NAME_OF_CHAR = {c: np.dtype(c).name for c in "?bBhHiIlLqQefd" if np.dtype(c).name in DTYPES}
+#: the little-endian dtype of each allowed name (made once, not per array)
+_LITTLE = {name: np.dtype(name).newbyteorder("<") for name in DTYPES}
+
+#: An array as it crosses: (dtype name, shape, its little-endian bytes in C order).
+Raw = tuple[str, list[int], bytes]
 
 
 def dtype_name(dtype: np.dtype) -> str | None:
@@ -55,9 +61,7 @@ def _reject_constant(name: str) -> Any:
 
 def encode_frame(meta: Any, arrays: list[np.ndarray]) -> bytes:
     """Frame `meta` (plain JSON data) with `arrays` (their indices are referenced from meta)."""
-    table: list[list[Any]] = []
-    chunks: list[bytes] = []
-    offset = 0
+    raws: list[Raw] = []
     for a in arrays:
         arr = np.asarray(a)
         name = dtype_name(arr.dtype)
@@ -66,29 +70,43 @@ def encode_frame(meta: Any, arrays: list[np.ndarray]) -> bytes:
             name = dtype_name(arr.dtype)
         if name is None:
             raise WireError(f"array dtype {arr.dtype} cannot cross the boundary")
-        raw = arr.tobytes(order="C")
-        table.append([name, list(arr.shape), offset, len(raw)])
-        chunks.append(raw)
+        raws.append((name, list(arr.shape), arr.tobytes(order="C")))
+    return encode_raw(meta, raws)
+
+
+def encode_raw(meta: Any, raws: list[Raw]) -> bytes:
+    """`encode_frame` of arrays already taken as bytes (`Raw`: the name must be allowed)."""
+    table: list[list[Any]] = []
+    offset = 0
+    for name, shape, raw in raws:
+        table.append([name, shape, offset, len(raw)])
         offset += len(raw)
     header = json.dumps({"meta": meta, "arrays": table}, allow_nan=False).encode()
-    return _PREFIX.pack(MAGIC, len(header), offset) + header + b"".join(chunks)
+    return b"".join([_PREFIX.pack(MAGIC, len(header), offset), header, *(r[2] for r in raws)])
+
+
+def _sizes(data: bytes | memoryview) -> tuple[int, int]:
+    if len(data) < _PREFIX.size:
+        raise WireError("truncated frame prefix")
+    magic, hlen, plen = _PREFIX.unpack_from(data)
+    if magic != MAGIC:
+        raise WireError("bad frame magic")
+    return int(hlen), int(plen)
 
 
 def frame_length(prefix: bytes | memoryview) -> int:
     """Total frame length announced by the first 16 bytes (raises WireError if malformed)."""
-    if len(prefix) < _PREFIX.size:
-        raise WireError("truncated frame prefix")
-    magic, hlen, plen = _PREFIX.unpack(bytes(prefix[: _PREFIX.size]))
-    if magic != MAGIC:
-        raise WireError("bad frame magic")
-    return int(_PREFIX.size + hlen + plen)
+    hlen, plen = _sizes(prefix)
+    return _PREFIX.size + hlen + plen
 
 
 def frame_sizes(data: bytes | memoryview) -> tuple[int, int]:
     """(header length, payload length) announced by a frame's prefix."""
-    frame_length(data)
-    _, hlen, plen = _PREFIX.unpack(bytes(data[: _PREFIX.size]))
-    return int(hlen), int(plen)
+    return _sizes(data)
+
+
+#: one decoder for every header (NaN and Infinity refused)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def decode_frame(
@@ -106,22 +124,20 @@ def decode_frame(
     view = memoryview(data).toreadonly()
     if len(view) > max_bytes:
         raise WireError(f"frame of {len(view)} bytes exceeds the cap of {max_bytes}")
-    if frame_length(view) != len(view):
+    hlen, plen = _sizes(view)
+    if _PREFIX.size + hlen + plen != len(view):
         raise WireError("frame length does not match its prefix")
-    hlen, plen = frame_sizes(view)
     if max_header is not None and hlen > max_header:
         raise WireError(f"frame header of {hlen} bytes exceeds the cap of {max_header}")
     start = _PREFIX.size
     try:
-        header = json.loads(
-            bytes(view[start : start + hlen]).decode("utf-8"), parse_constant=_reject_constant
-        )
+        header = _DECODER.decode(bytes(view[start : start + hlen]).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise WireError(f"bad frame header: {type(exc).__name__}") from None
-    if not isinstance(header, dict) or set(header) != {"meta", "arrays"}:
+    if type(header) is not dict or header.keys() != {"meta", "arrays"}:
         raise WireError("frame header must have exactly 'meta' and 'arrays'")
     table = header["arrays"]
-    if not isinstance(table, list):
+    if type(table) is not list:
         raise WireError("'arrays' must be a list")
     if max_arrays is not None and len(table) > max_arrays:
         raise WireError(f"frame of {len(table)} arrays exceeds the cap of {max_arrays}")
@@ -132,23 +148,26 @@ def decode_frame(
 
 
 def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+    """A non-negative JSON integer (never a bool: JSON decodes to exact types)."""
+    return type(x) is int and x >= 0
 
 
 def _decode_array(entry: Any, payload: memoryview, plen: int) -> np.ndarray:
-    if not (isinstance(entry, list) and len(entry) == 4):
+    if type(entry) is not list or len(entry) != 4:
         raise WireError("array entry must be [dtype, shape, offset, nbytes]")
     dtype, shape, offset, nbytes = entry
-    if not isinstance(dtype, str) or dtype not in DTYPES:
+    dt = _LITTLE.get(dtype) if type(dtype) is str else None
+    if dt is None:
         raise WireError(f"array dtype {dtype!r} is not allowed")
-    if not (isinstance(shape, list) and len(shape) <= 16 and all(_is_int(d) for d in shape)):
+    if type(shape) is not list or len(shape) > 16:
         raise WireError("array shape must be a list of at most 16 non-negative integers")
-    if not (_is_int(offset) and _is_int(nbytes)) or offset + nbytes > plen:
-        raise WireError("array lies outside the payload")
-    dt = np.dtype(dtype).newbyteorder("<")
     size = 1
     for d in shape:
+        if type(d) is not int or d < 0:
+            raise WireError("array shape must be a list of at most 16 non-negative integers")
         size *= d
+    if not (_is_int(offset) and _is_int(nbytes)) or offset + nbytes > plen:
+        raise WireError("array lies outside the payload")
     if size * dt.itemsize != nbytes:
         raise WireError("array size does not match its shape and dtype")
     # a read-only view into the received bytes (no copy, nothing executed)
@@ -156,6 +175,15 @@ def _decode_array(entry: Any, payload: memoryview, plen: int) -> np.ndarray:
 
 
 def _check_no_overlap(table: list[Any], plen: int) -> None:
+    end = 0
+    for entry in table:  # the usual layout, back to back in order: one pass decides
+        if entry[2] < end:
+            break
+        end = entry[2] + entry[3]
+    else:
+        if end > plen:
+            raise WireError("arrays lie outside the payload")
+        return
     spans = sorted((e[2], e[2] + e[3]) for e in table)
     end = 0
     for lo, hi in spans:

@@ -11,12 +11,17 @@ input fails (checked after the values, so a wrong value is reported and diagnose
 
 Messages are for the student: they name the step, the output, shapes and dtypes, and relative
 error sizes, never input or expected values.
+
+What depends only on a reference (its tolerance band, its step from the start) is computed once
+per batch (`_reference`, `_start`), so checking a value is one vectorised comparison; the
+detailed checks run only to word a failure, and decide exactly as the one comparison does.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+import threading
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -53,19 +58,24 @@ def _structure(
     name: str, got: OutputValue, expected: Any, case: CaseInstance
 ) -> tuple[Failure, str] | None:
     kind, _, shape = _expected_value(expected)
-    what = f"`{display_name(name)}`"
     if got.kind != kind:
         want = "a tensor" if kind == "tensor" else "a Python float"
         found = {"tensor": "a tensor", "float": "a Python number"}.get(got.kind, got.type_name)
-        return Failure.KIND, f"{what} is {found}, expected {want}"
+        return Failure.KIND, f"`{display_name(name)}` is {found}, expected {want}"
     if kind != "tensor":
         return None
     if tuple(got.shape) != shape:
-        return Failure.SHAPE, f"{what} has shape {tuple(got.shape)}, expected {shape}"
+        return Failure.SHAPE, (
+            f"`{display_name(name)}` has shape {tuple(got.shape)}, expected {shape}"
+        )
     if got.dtype != case.dtype:
-        return Failure.DTYPE, f"{what} is {got.dtype}, expected {case.dtype} (the input dtype)"
+        return Failure.DTYPE, (
+            f"`{display_name(name)}` is {got.dtype}, expected {case.dtype} (the input dtype)"
+        )
     if got.device.split(":")[0] != case.device:
-        return Failure.DEVICE, f"{what} is on {got.device}, expected {case.device} (the input's)"
+        return Failure.DEVICE, (
+            f"`{display_name(name)}` is on {got.device}, expected {case.device} (the input's)"
+        )
     return None
 
 
@@ -78,22 +88,98 @@ def _scaled_error(s: np.ndarray, r: np.ndarray) -> float:
     return float(diff.max(initial=0.0) / max(scale, float(np.abs(r[finite]).max(initial=0.0))))
 
 
+# ---- per-reference quantities, once per batch ----
+
+_CACHE_LOCK = threading.Lock()
+_CACHE_MAX = 200_000
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """A reference value's tolerance band |s - r| <= band (None when r has a non-finite
+    value: the masked check decides). Where the band is finite, s within it is finite too."""
+
+    r: np.ndarray
+    band: np.ndarray | None
+    finite_band: bool = True
+
+
+_REFERENCES: dict[tuple[int, float, float], _Reference] = {}
+
+
+def _reference(r: np.ndarray, case: CaseInstance) -> _Reference:
+    """`_Reference` of r under the case's tolerance, cached per array (kept alive: an id is
+    never reused while its entry is held)."""
+    tol = case.tolerance
+    key = (id(r), tol.atol, tol.rtol)
+    hit = _REFERENCES.get(key)
+    if hit is not None and hit.r is r:
+        return hit
+    band, finite_band = None, True
+    if np.isfinite(r).all():
+        scale = max(1.0, float(np.sqrt(np.dot(r.ravel(), r.ravel()) / max(r.size, 1))))
+        band = tol.atol * scale + tol.rtol * np.abs(r)
+        finite_band = bool(np.isfinite(band).all())
+    ref = _Reference(r, band, finite_band)
+    with _CACHE_LOCK:
+        if len(_REFERENCES) > _CACHE_MAX:
+            _REFERENCES.clear()
+        _REFERENCES[key] = ref
+    return ref
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A float64 reference's step from the start (dr = r - theta0) and its allowance."""
+
+    r: np.ndarray
+    theta0: np.ndarray
+    dr: np.ndarray
+    allowed: float
+
+
+_STEPS: dict[tuple[int, str], _Step] = {}
+
+
+def _step(r: np.ndarray, case: CaseInstance, start: str) -> _Step:
+    key = (id(r), case.case_id + "\0" + start)
+    hit = _STEPS.get(key)
+    if hit is not None and hit.r is r:
+        return hit
+    theta0 = np.asarray(case.inputs[start], dtype=np.float64)
+    dr = r - theta0
+    big = max(float(np.abs(theta0).max(initial=0.0)), float(np.abs(r).max(initial=0.0)))
+    allowed = (
+        DISPLACEMENT_RTOL * float(np.abs(dr).max(initial=0.0)) + 64 * np.finfo(np.float64).eps * big
+    )
+    step = _Step(r, theta0, dr, allowed)
+    with _CACHE_LOCK:
+        if len(_STEPS) > _CACHE_MAX:
+            _STEPS.clear()
+        _STEPS[key] = step
+    return step
+
+
 def _values(
     name: str, s: np.ndarray, r: np.ndarray, case: CaseInstance
 ) -> tuple[Failure, str] | None:
-    what = f"`{display_name(name)}`"
     s = np.asarray(s, dtype=np.float64)
-    tol = case.tolerance
-    finite_r = np.isfinite(r)
-    if finite_r.all():  # the usual case: one pass, no masks
+    ref = _reference(r, case)
+    if ref.band is not None:  # the usual case: r finite, one comparison decides
+        within = (np.abs(s - r) <= ref.band).all()
+        if within and ref.finite_band:  # (so s is finite too)
+            return None
+        what = f"`{display_name(name)}`"
         if not np.isfinite(s).all():
             n = int((~np.isfinite(s)).sum())
             msg = f"{what} has {n} NaN/inf value(s) where the rule gives finite ones"
             return Failure.NONFINITE, msg
-        scale = max(1.0, float(np.sqrt(np.dot(r.ravel(), r.ravel()) / max(r.size, 1))))
-        if (np.abs(s - r) <= tol.atol * scale + tol.rtol * np.abs(r)).all():
+        if within:
             return None
-        return Failure.VALUE, _value_message(what, s, r, tol.rtol)
+        return Failure.VALUE, _value_message(what, s, r, case.tolerance.rtol)
+    what = f"`{display_name(name)}`"
+    tol = case.tolerance
+    finite_r = np.isfinite(r)
     bad_s, bad_r = ~np.isfinite(s), ~finite_r
     inf_s = bad_s & np.isinf(s)
     if (bad_s != bad_r).any() or (np.sign(s[inf_s]) != np.sign(r[inf_s])).any():
@@ -118,18 +204,13 @@ def _value_message(what: str, s: np.ndarray, r: np.ndarray, rtol: float) -> str:
 
 
 def _displacement(name: str, s: np.ndarray, r: np.ndarray, case: CaseInstance) -> str | None:
-    start = {out: inp for out, inp in case.displacement}.get(name)
+    start = case.displacement_starts.get(name)
     if start is None or case.dtype != "float64":
         return None
-    theta0 = np.asarray(case.inputs[start], dtype=np.float64)
-    ds, dr = s - theta0, r - theta0
-    big = max(float(np.abs(theta0).max(initial=0.0)), float(np.abs(r).max(initial=0.0)))
-    allowed = (
-        DISPLACEMENT_RTOL * float(np.abs(dr).max(initial=0.0)) + 64 * np.finfo(np.float64).eps * big
-    )
-    err = float(np.abs(ds - dr).max(initial=0.0))
-    if err > allowed:
-        size = float(np.abs(dr).max(initial=0.0)) or 1.0
+    step = _step(r, case, start)
+    err = float(np.abs((s - step.theta0) - step.dr).max(initial=0.0))
+    if err > step.allowed:
+        size = float(np.abs(step.dr).max(initial=0.0)) or 1.0
         return (
             f"the update of `{display_name(name)}` differs from the reference by {err / size:.2g} "
             f"of its size (tolerance {DISPLACEMENT_RTOL:.0e})"
@@ -262,7 +343,7 @@ def _value_error(case: CaseInstance, name: str, rec: CallRecord, exp: CallOutcom
 def _displacement_error(case: CaseInstance, name: str, rec: CallRecord, exp: CallOutcome) -> float:
     """The error of a step's displacement relative to the rule's (NaN when not comparable)."""
     pair = _compared(name, rec, exp)
-    start = {out: inp for out, inp in case.displacement}.get(name)
+    start = case.displacement_starts.get(name)
     if pair is None or start is None:
         return math.nan
     theta0 = np.asarray(case.inputs[start], dtype=np.float64)

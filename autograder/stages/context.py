@@ -19,15 +19,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alr.contract import MODULE_FUNCTIONS
 from alr.misconceptions import Misconception
 from alr.results import ModuleResult
-from autograder.diagnosis.variants import VariantOutcomes
-from autograder.plan import Plan
 from autograder.sandbox.protocol import Job, JobResult
-from course.cases.expand import CaseInstance
+
+if TYPE_CHECKING:  # types only: reading a submission (load, extract) needs no torch
+    from autograder.diagnosis.variants import VariantOutcomes
+    from autograder.plan import Plan
+    from course.cases.expand import CaseInstance
 
 
 class SubmissionKind(StrEnum):

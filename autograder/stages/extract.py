@@ -154,7 +154,7 @@ def _tolerant(node: ast.stmt) -> str:
         type=ast.Name("Exception", ast.Load()), name=None, body=[ast.Pass()]
     )
     wrapped = ast.Try(body=[node], handlers=[handler], orelse=[], finalbody=[])
-    return ast.unparse(ast.fix_missing_locations(ast.Module([wrapped], type_ignores=[])))
+    return ast.unparse(ast.Module([wrapped], type_ignores=[]))  # (unparse reads no locations)
 
 
 def _to_python(cell: Cell, kind: SubmissionKind, budget: list[int]) -> str:

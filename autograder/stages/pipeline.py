@@ -6,6 +6,10 @@ frozen `Context`.
 
 A stage that finds a student problem records it on the context (`error`, `checks`) and the later
 stages still run, so every submission gets a result file; a grader bug raises.
+
+`prepare_submission` runs what needs no sandbox (reading the file, deciding its scope) and
+computes the references of the functions it is graded on: the grader does that for its first
+submissions while the sandbox's workers start, then runs the rest (`AFTER_PREPARE`).
 """
 
 from __future__ import annotations
@@ -36,9 +40,22 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
+PREPARE: tuple[Stage, ...] = STAGES[:2]
+AFTER_PREPARE: tuple[Stage, ...] = STAGES[2:]
+
+
 def grade_submission(ctx: Context, stages: tuple[Stage, ...] = STAGES) -> Context:
-    """Run every stage in order."""
-    ctx = replace(ctx, started=time.monotonic())
+    """Run every stage in order (the clock starts with the first stage a context sees)."""
+    if not ctx.started:
+        ctx = replace(ctx, started=time.monotonic())
     for stage in stages:
         ctx = stage(ctx)
+    return ctx
+
+
+def prepare_submission(ctx: Context) -> Context:
+    """The stages before the sandbox, and the references of the functions graded."""
+    ctx = grade_submission(ctx, PREPARE)
+    defined = set(ctx.extracted.defined) if ctx.extracted else set()
+    ctx.settings.plan.warm(f for f in ctx.functions if f in defined)
     return ctx

@@ -10,11 +10,15 @@ After a crash, a memory or an output limit, the functions whose cases did not al
 run again one by one, each within what is left of the budget; at most `MAX_FAILED_PARTS` of
 those may fail, and once the budget is spent the rest get time-limit verdicts. Student code
 never runs in this process.
+
+While the child runs, this process computes the reference outcomes of the job's functions (the
+plan computes them once per batch, on first use): `compare` then finds them ready.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from autograder.sandbox.protocol import CallRecord, CaseRun, Job, JobResult, RunStatus
@@ -130,8 +134,16 @@ def run_in_sandbox(ctx: Context) -> Context:
     job = build_job(ctx)
     if job is None:
         return ctx
-    result = ctx.runner(job)
     functions = {_function(case) for case in job.cases}
+    plan = ctx.settings.plan
+    if plan.is_warm(functions):
+        result = ctx.runner(job)
+    else:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="alr-references") as pool:
+            # the references while the child runs (this thread only waits on the sandbox)
+            references = pool.submit(plan.warm, sorted(functions))
+            result = ctx.runner(job)
+            references.result()
     if result.status not in SPLIT or len(functions) < 2 or not unfinished(job, result):
         return replace(ctx, run=result)
     completed, note = finish_by_function(ctx.runner, job, result)

@@ -23,7 +23,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,6 @@ from alr.contract import (
 from alr.errors import AlrError
 from course.cases.program import Arg, Call, Program, Ref, RefDict
 from course.spec import CaseSpec, ExerciseSpec, GradKind, Init
-from solutions import reference
 
 #: The seed of the inputs a notebook shows (public; the grader's come from the course secret).
 NOTEBOOK_SEED = 0
@@ -56,8 +55,17 @@ def stable_hash(text: str) -> int:
 
 
 @cache
+def _signature(function: str) -> inspect.Signature:
+    # solutions (and so torch) is imported on first use, not with this module: the grader
+    # starts its sandbox, which reads the course settings through course.load, before torch
+    from solutions import reference
+
+    return inspect.signature(reference(function))
+
+
+@cache
 def _parameters(function: str) -> tuple[str, ...]:
-    return tuple(inspect.signature(reference(function)).parameters)
+    return tuple(_signature(function).parameters)
 
 
 @cache
@@ -70,7 +78,7 @@ def hparam_names(function: str) -> tuple[str, ...]:
 @cache
 def required_hparams(function: str) -> tuple[str, ...]:
     """Hyperparameters without a default: every case must give them."""
-    params = inspect.signature(reference(function)).parameters
+    params = _signature(function).parameters
     return tuple(n for n in hparam_names(function) if params[n].default is inspect.Parameter.empty)
 
 
@@ -250,6 +258,11 @@ class CaseInstance:
     displacement: tuple[tuple[str, str], ...]  # (theta output, initial theta input) per step
     kind: CaseKind = CaseKind.CORE
 
+    @cached_property
+    def displacement_starts(self) -> dict[str, str]:
+        """theta output -> the initial theta input it is compared with, by displacement."""
+        return dict(self.displacement)
+
     @property
     def label(self) -> str:
         shape = ", ".join(str(s) for s in self.shapes)
@@ -322,6 +335,18 @@ def expand_case(
                     )
                 )
     return out
+
+
+def check_exercise(exercise: ExerciseSpec) -> None:
+    """Raise the AlrError that expanding the exercise would raise (a case's shapes, hparams,
+    dtypes or names), without drawing any input."""
+    spec = FUNCTIONS.get(exercise.function)
+    if spec is None:
+        raise AlrError(f"{exercise.function!r} is not a graded function")
+    for case in exercise.cases:
+        _check_case(spec, case)
+        if spec.named:
+            _tensor_names(spec, case, len(case.shapes))
 
 
 def expand_exercise(

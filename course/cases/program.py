@@ -24,9 +24,10 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import Tensor
+if TYPE_CHECKING:  # torch is imported where a program runs, not where it is only described:
+    from torch import Tensor  # the grader starts its sandbox before it imports torch
 
 Scalar = float | int | bool | str | None
 
@@ -65,15 +66,21 @@ class Program:
     calls: tuple[Call, ...]
 
     # ---- plain-data form (crosses the sandbox boundary as JSON) ----
-    def to_json(self) -> str:
-        return json.dumps([_call_to_obj(c) for c in self.calls], allow_nan=False)
+    def to_obj(self) -> list[dict[str, Any]]:
+        return [_call_to_obj(c) for c in self.calls]
 
     @staticmethod
-    def from_json(text: str) -> Program:
-        data = json.loads(text)
+    def from_obj(data: Any) -> Program:
         if not isinstance(data, list):
             raise ValueError("program: expected a list of calls")
         return Program(tuple(_call_from_obj(c) for c in data))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_obj(), allow_nan=False)
+
+    @staticmethod
+    def from_json(text: str) -> Program:
+        return Program.from_obj(json.loads(text))
 
 
 def _arg_to_obj(a: Arg) -> Any:
@@ -186,14 +193,14 @@ def _label(a: RefDict) -> str:
     return first.partition("/")[0] if "/" in first else first.rsplit("_", 1)[0]
 
 
-def _storage_ptrs(x: Any) -> set[int]:
-    if isinstance(x, Tensor) and x.device.type != "meta":
+def _storage_ptrs(x: Any, tensor: type[Tensor]) -> set[int]:
+    if isinstance(x, tensor) and not x.is_meta:
         try:
             return {x.untyped_storage().data_ptr()}
         except Exception:  # noqa: BLE001 - exotic tensor subclasses
             return set()
     if isinstance(x, dict):
-        return set().union(*(_storage_ptrs(v) for v in x.values())) if x else set()
+        return set().union(*(_storage_ptrs(v, tensor) for v in x.values())) if x else set()
     return set()
 
 
@@ -201,7 +208,37 @@ def _same_values(a: Tensor, b: Tensor) -> bool:
     """Equal shape and values, NaN equal to NaN (a NaN input is not a mutation)."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
+    if a.equal(b):  # the usual case, in one op (False when a NaN is in either)
+        return True
+    a = a.detach()
     return bool(((a == b) | (a.isnan() & b.isnan())).all())
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What `execute` needs of a call that depends on the call alone: the names it reads and
+    the (position among its arguments, label) of each dict argument."""
+
+    needed: tuple[str, ...]
+    dicts: tuple[tuple[int, str], ...]
+
+
+_LAYOUTS: dict[int, tuple[Call, _Layout]] = {}
+
+
+def _layout(call: Call) -> _Layout:
+    """`_Layout` of a call, kept per call object (a program is run once per case and batch)."""
+    hit = _LAYOUTS.get(id(call))
+    if hit is not None and hit[0] is call:
+        return hit[1]
+    if len(_LAYOUTS) > 100_000:
+        _LAYOUTS.clear()
+    every = (*call.args, *(v for _, v in call.kwargs))
+    needed = tuple(r for a in every for r in _refs(a))
+    dicts = tuple((i, _label(a)) for i, a in enumerate(every) if isinstance(a, RefDict))
+    layout = _Layout(needed, dicts)
+    _LAYOUTS[id(call)] = (call, layout)  # holding the call keeps its id unique
+    return layout
 
 
 def execute(
@@ -213,12 +250,15 @@ def execute(
 ) -> list[CallOutcome]:
     """Run every call in order; a failed call's outputs are missing and later calls using them
     are skipped. Never raises for a failing function: the failure is recorded in its outcome."""
+    from torch import Tensor
+
     env: dict[str, Any] = dict(inputs)
     outcomes: list[CallOutcome] = []
     for call in program.calls:
         out = CallOutcome(call.function)
         outcomes.append(out)
-        needed = [r for a in (*call.args, *(v for _, v in call.kwargs)) for r in _refs(a)]
+        layout = _layout(call)
+        needed = layout.needed
         if any(r not in env for r in needed) or call.function not in functions:
             out.skipped = call.function in functions
             if call.function not in functions:
@@ -227,15 +267,16 @@ def execute(
         args = [_resolve(a, env) for a in call.args]
         kwargs = {k: _resolve(v, env) for k, v in call.kwargs}
         tensors_in = {r: env[r] for r in needed if isinstance(env[r], Tensor)}
-        containers = [
-            (_label(a), value, [(k, id(v)) for k, v in value.items()])
-            for a, value in zip(
-                (*call.args, *(v for _, v in call.kwargs)), (*args, *kwargs.values()), strict=True
-            )
-            if isinstance(a, RefDict) and isinstance(value, dict)
-        ]
+        containers: list[tuple[str, dict[Any, Any], list[tuple[Any, int]]]] = []
+        if layout.dicts:
+            values = (*args, *kwargs.values())
+            containers = [
+                (label, values[i], [(k, id(v)) for k, v in values[i].items()])
+                for i, label in layout.dicts
+                if isinstance(values[i], dict)
+            ]
         before = (
-            {r: t.detach().clone() for r, t in tensors_in.items() if t.device.type != "meta"}
+            {r: t.detach().clone() for r, t in tensors_in.items() if not t.is_meta}
             if check_purity
             else {}
         )
@@ -249,19 +290,18 @@ def execute(
             continue
         if check_purity:
             for r, copy in before.items():
-                t = tensors_in[r]
-                if not _same_values(t.detach(), copy):
+                if not _same_values(tensors_in[r], copy):
                     out.mutated.append(r)
             for label, value, items in containers:  # an entry added, removed or replaced
                 if [(k, id(v)) for k, v in value.items()] != items and label not in out.mutated:
                     out.mutated.append(label)
             in_ptrs = (
-                set().union(*(_storage_ptrs(t) for t in tensors_in.values()))
+                set().union(*(_storage_ptrs(t, Tensor) for t in tensors_in.values()))
                 if tensors_in
                 else set()
             )
             for name in call.outputs:
-                if _storage_ptrs(bound.get(name)) & in_ptrs:
+                if _storage_ptrs(bound.get(name), Tensor) & in_ptrs:
                     out.aliased.append(name)
         out.values = {k: v for k, v in bound.items() if not isinstance(v, dict)}
         env.update(bound)

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder.plan import build_plan
+from autograder.plan import Plan, build_plan
 from autograder.sandbox.protocol import CallRecord, OutputValue
-from autograder.stages.context import Context, Plan, Settings
+from autograder.stages.context import Context, Settings
 from course.cases.expand import CaseInstance
 from course.cases.program import CallOutcome, execute
 from course.cases.trusted import with_contract_defaults, with_dtype_defaults

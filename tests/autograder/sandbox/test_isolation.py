@@ -143,6 +143,7 @@ OPTIM_ROUTES = {
     "isinstance": "isinstance(p, torch.optim.Optimizer)",
     "gc": (
         "import gc\n"
+        "gc.unfreeze()\n"  # the worker's heap, frozen before the fork, back in view
         "cls = next(o for o in gc.get_objects() if isinstance(o, type) "
         "and o.__name__ == 'Adam' and o.__module__ == 'torch.optim.adam')\n"
         "cls([p])"
@@ -159,6 +160,7 @@ OPTIM_ROUTES = {
     ),
     "code": (
         "import gc\n"
+        "gc.unfreeze()\n"
         "fn = next(o for o in gc.get_objects() if type(o).__name__ == 'function' "
         "and o.__module__ == 'torch.optim.adam')\n"
         "fn.__code__"

@@ -4,6 +4,7 @@ is accepted, and nothing is parsed beyond what the job can honestly need."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -205,10 +206,21 @@ def test_the_bounds_leave_room_for_every_honest_result() -> None:
 
 
 def test_the_job_frame_holds_only_source_programs_and_inputs() -> None:
-    """Does the job sent to the child contain exactly the source and per case program, device
-    and input arrays (nothing else)?"""
+    """Does the job sent to the child contain exactly the source, its programs and per case the
+    program's index, device and input arrays (nothing else)?"""
     meta, arrays = wire.decode_frame(encode_job(JOB), max_bytes=CAP)
-    assert set(meta) == {"source", "cases"}
+    assert set(meta) == {"source", "programs", "cases"}
     assert set(meta["cases"][0]) == {"id", "program", "device", "inputs"}
-    assert Program.from_json(meta["cases"][0]["program"]) == PROGRAM
+    assert Program.from_obj(meta["programs"][meta["cases"][0]["program"]]) == PROGRAM
     assert [a.tobytes() for a in arrays] == [a.tobytes() for a in JOB.cases[0].inputs.values()]
+
+
+def test_programs_and_arrays_shared_by_cases_are_sent_once() -> None:
+    """Do two cases of the same program and inputs (two devices of one case) carry one copy of
+    each, each case still naming its own?"""
+    twice = Job(JOB.source, (JOB.cases[0], replace(JOB.cases[0], case_id="c2", device="meta")))
+    meta, arrays = wire.decode_frame(encode_job(twice), max_bytes=CAP)
+    assert len(meta["programs"]) == 1 and len(arrays) == len(JOB.cases[0].inputs)
+    first, second = meta["cases"]
+    assert (first["id"], second["id"]) == ("c1", "c2") and second["device"] == "meta"
+    assert first["program"] == second["program"] and first["inputs"] == second["inputs"]

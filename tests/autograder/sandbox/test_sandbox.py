@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import socket
+import sys
 import threading
 import time
 
@@ -278,7 +280,7 @@ def test_no_network_not_even_the_hosts_loopback(sandbox: Sandbox) -> None:
 
 def test_left_over_processes_are_killed(sandbox: Sandbox) -> None:
     """Is a daemonised grandchild that ignores SIGTERM killed when its submission ends, so the
-    worker has no process left below it?"""
+    worker has no process left below it but the next submission's spare child?"""
     body = """
     import os, signal, time
     if os.fork() == 0:
@@ -294,8 +296,8 @@ def test_left_over_processes_are_killed(sandbox: Sandbox) -> None:
     assert probe(sandbox, body) == "ok"
     for s in sandbox._slots:
         assert s.proc is not None
-        # L1: bubblewrap's init and the worker; L0: nothing below the worker itself
-        assert len(tree(s.proc.pid)) <= (2 if NAMESPACES else 0)
+        # L1: bubblewrap's init, the worker and its spare; L0: the spare below the worker
+        assert len(tree(s.proc.pid)) <= (3 if NAMESPACES else 1)
 
 
 def test_a_fork_bomb_next_to_a_correct_submission_costs_it_nothing(sandbox: Sandbox) -> None:
@@ -412,3 +414,41 @@ def test_processes_stay_bounded_at_l1_without_cgroups(monkeypatch: pytest.Monkey
             """,
         )
     assert 0 < int(count) < LIMITS.pids
+
+
+def test_a_spare_child_that_died_before_its_job_is_replaced(sandbox: Sandbox) -> None:
+    """Each slot's next child is forked (and set up) before its job: when that spare is killed
+    while it waits, does the next job still run, in a child forked then, by the same worker?"""
+    for _ in range(2):
+        assert run(sandbox, CORRECT).status is RunStatus.OK
+    starts = sandbox.worker_starts
+    killed = 0
+    for s in sandbox._slots:
+        assert s.worker_pid is not None
+        for pid in tree(s.worker_pid):  # only its spare is below an idle worker
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+    assert killed >= 1
+    time.sleep(0.2)
+    for _ in range(2 * len(sandbox._slots)):
+        res = run(sandbox, CORRECT)
+        assert res.status is RunStatus.OK and res.cases["c1"][0].error is None
+    assert sandbox.worker_starts == starts
+
+
+def test_workers_start_in_the_background_and_a_failed_start_is_raised_once_awaited(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With wait=False, does the constructor return before the workers are ready, and does
+    wait_ready raise (and close the sandbox) when a worker cannot start?"""
+    from autograder.sandbox import slot
+
+    def argv(self: slot.Slot, ctl_fd: int) -> tuple[list[str], dict[str, str]]:
+        return [sys.executable, "-c", "pass"], {}  # ends without saying it is ready
+
+    monkeypatch.setattr(slot.Slot, "_argv", argv)
+    sb = Sandbox(workers=1, limits=LIMITS, wait=False)
+    assert all(s.proc is not None and not s.ready for s in sb._slots)  # started, not awaited
+    with pytest.raises(SandboxError, match="failed to start"):
+        sb.wait_ready()
+    assert all(s.proc is None for s in sb._slots)

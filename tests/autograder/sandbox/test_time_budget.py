@@ -7,17 +7,23 @@ that a hanging function ends the run once, keeping the cases that finished befor
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from alr.contract import FUNCTION_MODULE, MODULE_FUNCTIONS
 from autograder.grade import grade_batch
+from autograder.plan import build_plan
 from autograder.sandbox import CallRecord, Job, JobResult, RunStatus, detect_level
 from autograder.stages.extract import Extracted
 from autograder.stages.run import MAX_FAILED_PARTS, run_in_sandbox
-from tests.autograder.grading_helpers import SUBMISSIONS, context, course_exercises, course_plan
+from tests.autograder.grading_helpers import (
+    SEED,
+    SUBMISSIONS,
+    context,
+    course_exercises,
+    course_plan,
+)
 
 LIMIT = 10.0
 FUNCTIONS = MODULE_FUNCTIONS["3.1"]  # ema, coupled_l2_grad, rmsprop_step
@@ -59,8 +65,8 @@ class SimulatedChild:
 
 
 def _run(child: SimulatedChild) -> JobResult:
-    full = course_plan()
-    plan = replace(full, cases={f: full.cases[f] for f in FUNCTIONS})
+    exercises = [e for e in course_exercises() if e.function in FUNCTIONS]
+    plan = build_plan(exercises, seed=SEED, devices=("cpu",))
     source = "".join(f"def {f}(*a):\n    pass\n" for f in FUNCTIONS)
     extracted = Extracted(source, FUNCTIONS, dict.fromkeys(FUNCTIONS, ""))
     run = run_in_sandbox(context(plan, Path("unused"), runner=child, extracted=extracted)).run

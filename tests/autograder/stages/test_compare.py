@@ -199,3 +199,58 @@ def test_output_values_from_the_child_are_plain_data():
     rec = student_records(case, reference("trust_ratio"))[0]
     value = next(iter(rec.outputs.values()))
     assert isinstance(value, OutputValue) and value.shape == () and value.kind == "tensor"
+
+
+def _explicit_values(s, r, tol):
+    """The value check written out step by step (finiteness first, then the band): what the
+    cached band's single comparison must decide identically."""
+    finite_r = np.isfinite(r)
+    if finite_r.all():
+        if not np.isfinite(s).all():
+            return "nonfinite"
+        scale = max(1.0, float(np.sqrt(np.dot(r.ravel(), r.ravel()) / max(r.size, 1))))
+        return (
+            "pass" if (np.abs(s - r) <= tol.atol * scale + tol.rtol * np.abs(r)).all() else "value"
+        )
+    bad_s, bad_r = ~np.isfinite(s), ~finite_r
+    inf_s = bad_s & np.isinf(s)
+    if (bad_s != bad_r).any() or (np.sign(s[inf_s]) != np.sign(r[inf_s])).any():
+        return "nonfinite"
+    sf, rf = s[finite_r], r[finite_r]
+    scale = max(1.0, float(np.sqrt(np.mean(rf**2)))) if rf.size else 1.0
+    return (
+        "pass" if (np.abs(sf - rf) <= tol.atol * scale + tol.rtol * np.abs(rf)).all() else "value"
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_cached_band_decides_as_the_explicit_checks(dtype):
+    """For values at, inside and just outside the tolerance, with NaN and inf on either side
+    (and references too large for a finite band), does the one cached comparison give the same
+    verdict as the checks written out?"""
+    from autograder.stages.compare import _values
+
+    case = _case("ema", dtype)
+    tol = case.tolerance
+    rng = np.random.default_rng(7)
+    kinds = {None: "pass", Failure.NONFINITE: "nonfinite", Failure.VALUE: "value"}
+    seen = set()
+    for trial in range(400):
+        r = rng.standard_normal(12) * 10.0 ** rng.integers(-3, 4)
+        if trial % 7 == 0:
+            r[rng.integers(12)] = rng.choice([np.inf, -np.inf, np.nan])
+        if trial % 11 == 0:
+            r = r * 1e300  # a band that overflows
+        with np.errstate(all="ignore"):  # overflowing bands are part of the test
+            scale = max(1.0, float(np.sqrt(np.mean(np.square(r[np.isfinite(r)])))) or 1.0)
+            size = rng.choice([0.0, 0.5, 0.99, 1.01, 3.0])
+            step = (tol.atol * scale + tol.rtol * np.abs(r)) * size
+            s = r + np.where(np.isfinite(step), step, 0.0) * rng.choice([-1.0, 1.0], 12)
+            if trial % 5 == 0:
+                s[rng.integers(12)] = rng.choice([np.inf, -np.inf, np.nan])
+            found = _values("avg_1", s, r, case)
+            want = _explicit_values(s, r, tol)
+        got = kinds[found[0] if found else None]
+        assert got == want, (trial, s, r)
+        seen.add(got)
+    assert seen == {"pass", "nonfinite", "value"}
