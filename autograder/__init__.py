@@ -3,8 +3,10 @@
     from autograder.grade import grade_batch
     summary = grade_batch(["alice.ipynb", "bob.py"], out="results", workers=2)
 
-writes results/<student>.json (a Gradescope results.json; the project's fields in `extra_data`,
-each test tagged [module, function, misconception id]), results/feedback/<student>.html,
+writes results/<student>/<module>.json for each module a submission is scoped to (a
+Gradescope results.json; the project's fields in `extra_data`, each test tagged [module, function,
+misconception id]) with results/<student>/<module>.html beside it where something failed,
+results/<student>/unscoped-<name>.json for a file no module could be given,
 results/summary.csv and results/.batch.json (the batch seed). `alr grade` is the same call.
 
 One submission flows through the stages of `autograder.stages` (each a module, see
