@@ -35,6 +35,9 @@ from pathlib import Path
 from grading_throughput import check_full_marks, load, make_submissions, time_torch_import
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autograder.sandbox import procs  # noqa: E402
 
 
 def _pss_kb(pid: int) -> int:
@@ -57,27 +60,6 @@ def _rss_peak_kb(pid: int) -> int:
     return 0
 
 
-def _tree(root: int) -> dict[int, int]:
-    """pid -> parent pid of every process below `root`."""
-    parent: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_bytes()
-            except OSError:
-                continue
-            parent[int(entry)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
-    below: dict[int, int] = {}
-    frontier = [root]
-    while frontier:
-        p = frontier.pop()
-        for child, pp in parent.items():
-            if pp == p:
-                below[child] = p
-                frontier.append(child)
-    return below
-
-
 class Sampler(threading.Thread):
     """Samples the grader's peak RSS and each worker's PSS (with its child's) every 50 ms."""
 
@@ -96,7 +78,7 @@ class Sampler(threading.Thread):
 
     def sample(self) -> None:
         self.grader_kb = max(self.grader_kb, _rss_peak_kb(self.root))
-        tree = _tree(self.root)
+        tree = procs.below(self.root)
         python = {pid for pid in tree if _is_python(pid)}
         for pid in python:
             if tree[pid] in python:  # a worker's child (its spare, or the running one)

@@ -7,11 +7,11 @@ import signal
 from pathlib import Path
 
 
-def descendants(root: int) -> list[int]:
-    """Every process below `root` (by parent pid), zombies included."""
+def below(root: int) -> dict[int, int]:
+    """pid -> parent pid of every process below `root`, zombies included."""
     parent: dict[int, int] = {}
     if not os.path.isdir("/proc"):
-        return []
+        return {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -19,13 +19,20 @@ def descendants(root: int) -> list[int]:
             except OSError:
                 continue
             parent[int(entry)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
-    found, frontier = [], [root]
+    found: dict[int, int] = {}
+    frontier = [root]
     while frontier:
         p = frontier.pop()
-        kids = [c for c, pp in parent.items() if pp == p]
-        found += kids
-        frontier += kids
+        for child, pp in parent.items():
+            if pp == p:
+                found[child] = p
+                frontier.append(child)
     return found
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root` (by parent pid), zombies included."""
+    return list(below(root))
 
 
 def kill_tree(root: int, *, keep_root: bool = False) -> None:
