@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.sandbox import CaseRun, Job, JobResult, Limits, RunStatus, Sandbox, procs
+from autograder.sandbox import CaseRun, Job, JobResult, Limits, RunStatus, Sandbox, layers, procs
 from course.cases.program import Call, Program, Ref
 
 SECRET_ENV = "ALR_SANDBOX_TEST_SECRET"
@@ -48,6 +48,18 @@ def probe(sandbox: Sandbox, body: str) -> str:
     value = rec.outputs["out"].value
     assert value is not None
     return bytes(value.astype(np.uint8)).decode()
+
+
+def shown_in_tmp() -> set[str]:
+    """The names a child's new /tmp shows besides its own files: the top folder of each read-only
+    view the sandbox keeps under /tmp (a checkout and its .venv cloned there, as CI may do)."""
+    tmp = Path("/tmp").resolve()
+    names = set()
+    for d in layers.python_dirs():
+        path = Path(d).resolve()
+        if path != tmp and path.is_relative_to(tmp):
+            names.add(path.relative_to(tmp).parts[0])
+    return names
 
 
 def tree(pid: int) -> list[int]:
