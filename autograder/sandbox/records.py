@@ -26,7 +26,7 @@ import numpy as np
 from autograder.sandbox import wire
 from autograder.sandbox.child import MAX_MESSAGE, MAX_NAME, dict_entries
 from autograder.sandbox.protocol import CallRecord, CaseRun, Job, OutputValue
-from course.cases.program import Call, Program, Ref, RefDict
+from course.cases.program import Call, Program, Ref, RefDict, per_object
 
 MAX_TEXT = 600
 MAX_OUTPUTS = 512
@@ -213,24 +213,15 @@ class _Bounds:
     outputs: tuple[int, ...]
 
 
-_BOUNDS: dict[int, tuple[Program, _Bounds]] = {}
-
-
+@per_object(50_000)
 def _bounds(program: Program) -> _Bounds:
-    """A program's `_Bounds`, cached per program object (a batch reuses its plan's programs)."""
-    hit = _BOUNDS.get(id(program))
-    if hit is not None and hit[0] is program:
-        return hit[1]
-    if len(_BOUNDS) > 50_000:
-        _BOUNDS.clear()
+    """A program's `_Bounds` (a batch reuses its plan's programs)."""
     header = 0
     outputs = tuple(_outputs_allowed(call) for call in program.calls)
     for call, n in zip(program.calls, outputs, strict=True):
         header += _CALL_BYTES + _ESCAPED * len(call.function)
         header += (_refs(call) + 2 * n) * _NAME_BYTES + n * _VALUE_BYTES
-    bounds = _Bounds(header, sum(outputs), outputs)
-    _BOUNDS[id(program)] = (program, bounds)  # holding the object keeps its id unique
-    return bounds
+    return _Bounds(header, sum(outputs), outputs)
 
 
 def header_cap(case: CaseRun) -> int:

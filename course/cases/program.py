@@ -24,7 +24,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # torch is imported where a program runs, not where it is only described:
     from torch import Tensor  # the grader starts its sandbox before it imports torch
@@ -223,22 +223,42 @@ class _Layout:
     dicts: tuple[tuple[int, str], ...]
 
 
-_LAYOUTS: dict[int, tuple[Call, _Layout]] = {}
+_O = TypeVar("_O")
+_V = TypeVar("_V")
 
 
+def per_object(limit: int) -> Callable[[Callable[[_O], _V]], Callable[[_O], _V]]:
+    """Cache a one-argument function per argument object (by identity, not by value: hashing a
+    program or call on every case would cost what the cache saves). A batch reuses its plan's
+    programs and calls, so each is worked out once; the cache holds each object, which keeps its
+    id unique, and starts again past `limit` entries."""
+
+    def wrap(compute: Callable[[_O], _V]) -> Callable[[_O], _V]:
+        kept: dict[int, tuple[_O, _V]] = {}
+
+        def cached(obj: _O) -> _V:
+            hit = kept.get(id(obj))
+            if hit is not None and hit[0] is obj:
+                return hit[1]
+            if len(kept) > limit:
+                kept.clear()
+            value = compute(obj)
+            kept[id(obj)] = (obj, value)
+            return value
+
+        cached.__doc__ = compute.__doc__
+        return cached
+
+    return wrap
+
+
+@per_object(100_000)
 def _layout(call: Call) -> _Layout:
-    """`_Layout` of a call, kept per call object (a program is run once per case and batch)."""
-    hit = _LAYOUTS.get(id(call))
-    if hit is not None and hit[0] is call:
-        return hit[1]
-    if len(_LAYOUTS) > 100_000:
-        _LAYOUTS.clear()
+    """`_Layout` of a call (a program is run once per case and batch)."""
     every = (*call.args, *(v for _, v in call.kwargs))
     needed = tuple(r for a in every for r in _refs(a))
     dicts = tuple((i, _label(a)) for i, a in enumerate(every) if isinstance(a, RefDict))
-    layout = _Layout(needed, dicts)
-    _LAYOUTS[id(call)] = (call, layout)  # holding the call keeps its id unique
-    return layout
+    return _Layout(needed, dicts)
 
 
 def execute(
